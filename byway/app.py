@@ -1,0 +1,104 @@
+"""The Starlette application: every plugin's API under ``/api/<name>/``, health, and the lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Mount, Route
+
+from byway import migrate
+from byway.host import Host
+from byway.settings import Settings, load_settings
+from byway.web import GraphQLEndpoint
+
+log = logging.getLogger("byway.app")
+
+
+def build_routes(host: Host) -> list[BaseRoute]:
+    """The routes of every plugin: the GraphQL endpoint (exact path) and its REST routes."""
+    routes: list[BaseRoute] = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+    ]
+    for runtime in host.plugins.values():
+        if runtime.executor is not None:
+            routes.append(Route(f"/api/{runtime.name}/graphql", GraphQLEndpoint(runtime), methods=["GET", "POST"]))
+        extra = host.routes_of(runtime)
+        if extra:
+            routes.append(Mount(f"/api/{runtime.name}", routes=extra))
+    return routes
+
+
+async def healthz(request: Request) -> JSONResponse:
+    """The process is up."""
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> JSONResponse:
+    """Every plugin's database is reachable and at its head revision (503 otherwise)."""
+    host: Host = request.app.state.host
+    plugins: dict[str, Any] = {}
+    ready = host.started
+    for runtime in host.plugins.values():
+        if runtime.database is None:
+            plugins[runtime.name] = {"ready": True, "database": None}
+            continue
+        try:
+            current = await migrate.current_heads(runtime)
+            head = migrate.script_heads(runtime)
+            at_head = current == head
+            plugins[runtime.name] = {
+                "ready": at_head,
+                "revision": ",".join(sorted(current)) or None,
+                "head": ",".join(sorted(head)) or None,
+            }
+        except Exception as exc:
+            log.warning("readiness check of %s failed: %s", runtime.name, exc)
+            at_head = False
+            plugins[runtime.name] = {"ready": False, "error": "database unreachable"}
+        ready = ready and at_head
+    return JSONResponse(
+        {"status": "ready" if ready else "not ready", "plugins": plugins}, status_code=200 if ready else 503
+    )
+
+
+def create_app(
+    settings: Settings | None = None,
+    plugins: Sequence[Any] | None = None,
+    *,
+    load_entrypoints: bool | None = None,
+) -> Starlette:
+    """Build the Byway application.
+
+    Args:
+        settings: configuration; default :func:`~byway.settings.load_settings` (TOML + environment).
+        plugins: plugin objects to register directly. When given, entry points are not loaded
+            unless ``load_entrypoints`` is True (tests never depend on what is installed).
+        load_entrypoints: load the ``byway.plugins`` entry-point group.
+
+    The lifespan opens each plugin's database, applies pending migrations (dev by default),
+    runs start-up hooks and jobs, and undoes it all at shut-down. ``app.state.host`` is the
+    :class:`~byway.host.Host`.
+    """
+    settings = settings or load_settings()
+    if load_entrypoints is None:
+        load_entrypoints = plugins is None
+    host = Host(settings, plugins, load_entrypoints=load_entrypoints)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await host.start()
+        try:
+            yield
+        finally:
+            await host.stop()
+
+    app = Starlette(debug=settings.debug, routes=build_routes(host), lifespan=lifespan)
+    app.state.host = host
+    return app

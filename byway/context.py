@@ -1,0 +1,112 @@
+"""What a resolver gets as ``info.context``: the caller, its plugin's database, client and loaders."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from byway.auth import Principal
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+
+    from byway.client import CrossPluginClient
+    from byway.runtime import PluginRuntime
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class DataLoader(Generic[K, V]):
+    """Batches the ``load(key)`` calls made in one event-loop turn into one ``batch(keys)`` call.
+
+    ``batch`` receives distinct keys in first-seen order and returns one value per key, in the
+    same order. Results are cached for the loader's life (one request).
+    """
+
+    def __init__(self, batch: Callable[[list[K]], Awaitable[Sequence[V]]]) -> None:
+        self._batch = batch
+        self._cache: dict[K, asyncio.Future[V]] = {}
+        self._queue: list[K] = []
+
+    def load(self, key: K) -> asyncio.Future[V]:
+        """A future for ``key``'s value; the batch runs once the current loop turn is done."""
+        if key in self._cache:
+            return self._cache[key]
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[V] = loop.create_future()
+        self._cache[key] = future
+        self._queue.append(key)
+        if len(self._queue) == 1:
+            loop.call_soon(lambda: loop.create_task(self._dispatch()))
+        return future
+
+    async def load_many(self, keys: Sequence[K]) -> list[V]:
+        """The values of several keys (batched together with any other pending loads)."""
+        return list(await asyncio.gather(*(self.load(k) for k in keys)))
+
+    async def _dispatch(self) -> None:
+        keys, self._queue = self._queue, []
+        try:
+            values = list(await self._batch(keys))
+            if len(values) != len(keys):
+                raise RuntimeError(f"DataLoader batch returned {len(values)} values for {len(keys)} keys")
+        except BaseException as exc:  # every waiting resolver must see the failure
+            for key in keys:
+                fut = self._cache.pop(key)
+                if not fut.done():
+                    fut.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        for key, value in zip(keys, values, strict=True):
+            fut = self._cache[key]
+            if not fut.done():
+                fut.set_result(value)
+
+
+class RequestContext:
+    """The context of one GraphQL operation in one plugin, for HTTP and in-process calls alike."""
+
+    def __init__(self, plugin: PluginRuntime, principal: Principal, request: Request | None = None) -> None:
+        self.plugin = plugin
+        self.principal = principal
+        self.request = request
+        self._session: AsyncSession | None = None
+        self._session_lock = asyncio.Lock()
+        self._loaders: dict[str, DataLoader[Any, Any]] = {}
+
+    @property
+    def client(self) -> CrossPluginClient:
+        """The cross-plugin client of this plugin (``await ctx.client.call(...)``)."""
+        return self.plugin.client
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """The request's database session, one user at a time.
+
+        GraphQL resolves sibling fields concurrently and an ``AsyncSession`` allows one operation
+        at a time, so access is serialised. Nothing is committed for you: call
+        ``await session.commit()``; whatever is left uncommitted is rolled back at the end.
+        """
+        async with self._session_lock:
+            if self._session is None:
+                self._session = self.plugin.sessions()
+            yield self._session
+
+    def loader(self, name: str, batch: Callable[[list[Any]], Awaitable[Sequence[Any]]]) -> DataLoader[Any, Any]:
+        """The request's :class:`DataLoader` called ``name``, created with ``batch`` on first use."""
+        loader = self._loaders.get(name)
+        if loader is None:
+            loader = self._loaders[name] = DataLoader(batch)
+        return loader
+
+    async def close(self) -> None:
+        """Roll back anything uncommitted and release the session (called by the host)."""
+        if self._session is not None:
+            session, self._session = self._session, None
+            await session.close()

@@ -1,0 +1,280 @@
+"""The host: loads plugins, wires their hooks, opens their databases and runs their jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+from graphql import parse, validate
+from sqlalchemy import MetaData
+from starlette.routing import BaseRoute
+
+from byway import migrate
+from byway.auth import TokenService
+from byway.client import CallObserver, CallRecord, HttpTransport, InProcessTransport, Transport
+from byway.db import PluginDatabase
+from byway.declarations import DemoStep, GraphQLApi, Job, Operation, Relation
+from byway.execution import GraphQLExecutor, build_schema
+from byway.plugins import PluginError, build_plugin_manager, call_own_hook
+from byway.runtime import PluginRuntime
+from byway.settings import Settings
+
+log = logging.getLogger("byway.host")
+
+
+class Host:
+    """Every loaded plugin with its runtime, plus the shared token service and transports.
+
+    Args:
+        settings: the configuration (see :func:`byway.settings.load_settings`).
+        plugins: plugin objects to register directly (test-only plugins, embedded apps).
+        load_entrypoints: also load the ``byway.plugins`` entry points (False in tests).
+    """
+
+    def __init__(
+        self, settings: Settings, plugins: Sequence[Any] | None = None, *, load_entrypoints: bool = True
+    ) -> None:
+        settings.check()
+        self.settings = settings
+        self.pm, loaded = build_plugin_manager(
+            plugins, disabled=settings.disabled_plugins, load_entrypoints=load_entrypoints
+        )
+        self.tokens = TokenService(
+            settings.jwt_secret,
+            settings.jwt_algorithm,
+            user_ttl=settings.token_ttl_seconds,
+            service_ttl=settings.service_token_ttl_seconds,
+        )
+        self.plugins: dict[str, PluginRuntime] = {}
+        self.relations: list[Relation] = []
+        self.operations: dict[str, list[Operation]] = {}
+        self.jobs: dict[str, list[Job]] = {}
+        self._observers: list[CallObserver] = []
+        self._transport_overrides: dict[str, Transport] = {}
+        self._http: httpx.AsyncClient | None = None
+        self._inprocess = InProcessTransport(self)
+        self._job_tasks: list[asyncio.Task[None]] = []
+        self.started = False
+        for item in loaded:
+            self.plugins[item.name] = PluginRuntime(self, item)
+        for runtime in self.plugins.values():
+            self._wire(runtime)
+        self._check_relations()
+
+    # --- wiring ---------------------------------------------------------------------------------
+
+    def call_hook(self, runtime: PluginRuntime, hook: str, **kwargs: Any) -> list[Any]:
+        """Call one plugin's own implementations of ``hook``; failures name the plugin."""
+        try:
+            return [r for r in call_own_hook(self.pm, runtime.loaded.obj, hook, **kwargs) if r is not None]
+        except PluginError:
+            raise
+        except Exception as exc:
+            raise PluginError(
+                f"plugin {runtime.name!r} (distribution {runtime.loaded.distribution}) failed in {hook}: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+
+    def _one(self, runtime: PluginRuntime, hook: str, kind: type | tuple[type, ...], **kwargs: Any) -> Any:
+        results = self.call_hook(runtime, hook, **kwargs)
+        if not results:
+            return None
+        if len(results) > 1 or not isinstance(results[0], kind):
+            raise PluginError(f"plugin {runtime.name!r}: {hook} must return one {kind}")
+        return results[0]
+
+    def _many(self, runtime: PluginRuntime, hook: str, kind: type, **kwargs: Any) -> list[Any]:
+        items = [item for result in self.call_hook(runtime, hook, **kwargs) for item in result]
+        bad = [item for item in items if not isinstance(item, kind)]
+        if bad:
+            raise PluginError(f"plugin {runtime.name!r}: {hook} returned {bad[0]!r}, not {kind.__name__}")
+        return items
+
+    def _wire(self, runtime: PluginRuntime) -> None:
+        settings = self.settings
+        metadata = self._one(runtime, "byway_register_models", MetaData)
+        migrations_dir = self._one(runtime, "byway_register_migrations", (str, Path))
+        if metadata is not None:
+            if migrations_dir is None:
+                raise PluginError(f"plugin {runtime.name!r} registers models but no migrations directory")
+            runtime.metadata = metadata
+            runtime.migrations_dir = Path(migrations_dir)
+            if not runtime.migrations_dir.is_dir():
+                raise PluginError(f"plugin {runtime.name!r}: migrations directory {migrations_dir} does not exist")
+            runtime.database = PluginDatabase(runtime.name, settings.database_url_for(runtime.name))
+        api = self._one(runtime, "byway_register_schema", GraphQLApi)
+        if api is not None:
+            try:
+                schema = build_schema(api)
+            except Exception as exc:
+                raise PluginError(f"plugin {runtime.name!r}: invalid GraphQL schema: {exc}") from exc
+            runtime.executor = GraphQLExecutor(
+                runtime.name,
+                schema,
+                introspection=settings.introspection_enabled,
+                max_depth=settings.max_query_depth,
+                max_cost=settings.max_query_cost,
+                debug=settings.debug,
+            )
+        self.relations.extend(self._many(runtime, "byway_register_relations", Relation))
+        self.operations[runtime.name] = self._many(runtime, "byway_register_operations", Operation)
+        self.jobs[runtime.name] = self._many(runtime, "byway_register_jobs", Job, plugin=runtime)
+
+    def _check_relations(self) -> None:
+        for relation in self.relations:
+            for plugin in (relation.source_plugin, relation.target_plugin):
+                if plugin not in self.plugins and not relation.optional:
+                    raise PluginError(
+                        f"relation {relation.source} -> {relation.target} needs plugin {plugin!r}, "
+                        "which is not loaded (install it, or do not disable it)"
+                    )
+
+    def routes_of(self, runtime: PluginRuntime) -> list[Any]:
+        """The extra REST routes a plugin registers (see ``byway_register_routes``)."""
+        return self._many(runtime, "byway_register_routes", BaseRoute, plugin=runtime)
+
+    def demo_steps(self) -> list[tuple[PluginRuntime, DemoStep]]:
+        """Every plugin's demo step, in running order."""
+        steps = [(rt, self._one(rt, "byway_register_demo", DemoStep)) for rt in self.plugins.values()]
+        return sorted(((rt, s) for rt, s in steps if s is not None), key=lambda pair: pair[1].order)
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    async def open(self, *, migrate_now: bool | None = None) -> None:
+        """Open every plugin's database (creating it in dev) and apply pending migrations.
+
+        Args:
+            migrate_now: apply migrations (default: ``settings.migrate_on_startup``).
+        """
+        create = not self.settings.is_production
+        for runtime in self.plugins.values():
+            if runtime.database is not None:
+                try:
+                    await runtime.database.open(create_database=create)
+                except Exception as exc:
+                    raise PluginError(f"plugin {runtime.name!r}: cannot open its database: {exc}") from exc
+        if self.settings.migrate_on_startup if migrate_now is None else migrate_now:
+            await self.migrate()
+
+    async def migrate(self, plugin: str | None = None) -> dict[str, str | None]:
+        """Upgrade one plugin's database (or all) to its head revision; returns the new revisions."""
+        revisions: dict[str, str | None] = {}
+        for runtime in self.plugins.values():
+            if runtime.database is None or (plugin is not None and runtime.name != plugin):
+                continue
+            revisions[runtime.name] = await migrate.upgrade(runtime)
+        if plugin is not None and plugin not in self.plugins:
+            raise PluginError(f"no plugin named {plugin!r}")
+        return revisions
+
+    def validate_operations(self) -> None:
+        """Validate every declared cross-plugin operation against its (loaded) target schema."""
+        for caller, operations in self.operations.items():
+            for op in operations:
+                target = self.plugins.get(op.target)
+                if target is None or target.executor is None:
+                    continue
+                errors = validate(target.executor.schema, parse(op.document))
+                if errors:
+                    raise PluginError(
+                        f"plugin {caller!r} sends an operation that {op.target!r} no longer accepts: "
+                        + "; ".join(e.message for e in errors)
+                    )
+
+    async def start(self) -> None:
+        """Server start-up: open and migrate, validate operations, start-up hooks, then jobs."""
+        await self.open()
+        self.validate_operations()
+        for runtime in self.plugins.values():
+            for result in self.call_hook(runtime, "byway_startup", plugin=runtime):
+                if inspect.isawaitable(result):
+                    await result
+        for name, jobs in self.jobs.items():
+            for job in jobs:
+                if job.enabled:
+                    self._job_tasks.append(asyncio.create_task(self._run_job(self.plugins[name], job)))
+        self.started = True
+
+    async def _run_job(self, runtime: PluginRuntime, job: Job) -> None:
+        while True:
+            await asyncio.sleep(job.interval_seconds)
+            try:
+                await job.run(runtime)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                runtime.log.exception("job %s failed; it runs again in %ss", job.name, job.interval_seconds)
+
+    async def stop(self) -> None:
+        """Server shut-down: cancel jobs, shut-down hooks, close databases and HTTP clients."""
+        for task in self._job_tasks:
+            task.cancel()
+        await asyncio.gather(*self._job_tasks, return_exceptions=True)
+        self._job_tasks.clear()
+        if self.started:
+            for runtime in self.plugins.values():
+                try:
+                    for result in self.call_hook(runtime, "byway_shutdown", plugin=runtime):
+                        if inspect.isawaitable(result):
+                            await result
+                except Exception:
+                    log.exception("shut-down of plugin %s failed", runtime.name)
+        self.started = False
+        await self.close()
+
+    async def close(self) -> None:
+        """Dispose every database engine and the shared HTTP client."""
+        for runtime in self.plugins.values():
+            if runtime.database is not None:
+                await runtime.database.close()
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    # --- cross-plugin transport -------------------------------------------------------------------
+
+    def transport_for(self, plugin: str) -> Transport:
+        """The transport for calls to ``plugin``: an override, HTTP by configuration, else in-process."""
+        override = self._transport_overrides.get(plugin)
+        if override is not None:
+            return override
+        base_url = self.settings.base_url_for(plugin)
+        if base_url is None:
+            return self._inprocess
+        if self._http is None:
+            self._http = httpx.AsyncClient(timeout=self.settings.client_timeout_seconds)
+        return HttpTransport(base_url, self._http)
+
+    @contextmanager
+    def override_transport(self, plugin: str, transport: Transport) -> Iterator[Transport]:
+        """Send calls to ``plugin`` through ``transport`` inside the ``with`` block (tests, fault injection)."""
+        previous = self._transport_overrides.get(plugin)
+        self._transport_overrides[plugin] = transport
+        try:
+            yield transport
+        finally:
+            if previous is None:
+                self._transport_overrides.pop(plugin, None)
+            else:
+                self._transport_overrides[plugin] = previous
+
+    def notify_call(self, record: CallRecord) -> None:
+        """Tell the call observers about a cross-plugin call."""
+        for observer in self._observers:
+            observer(record)
+
+    @contextmanager
+    def observe_calls(self) -> Iterator[list[CallRecord]]:
+        """Record every cross-plugin call made inside the ``with`` block."""
+        records: list[CallRecord] = []
+        self._observers.append(records.append)
+        try:
+            yield records
+        finally:
+            self._observers.remove(records.append)

@@ -1,0 +1,90 @@
+"""A loaded plugin at run time: its database, schema, client and configuration."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import MetaData
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+
+from byway.auth import ANONYMOUS_PRINCIPAL, Principal, bearer_token
+from byway.client import CrossPluginClient
+from byway.context import RequestContext
+from byway.db import PluginDatabase
+from byway.errors import UNAUTHENTICATED, Unauthenticated
+from byway.execution import GraphQLExecutor
+from byway.plugins import LoadedPlugin
+from byway.settings import Settings
+
+if TYPE_CHECKING:
+    from byway.host import Host
+
+
+class PluginRuntime:
+    """Everything the host holds for one plugin; handed to the plugin's hooks and resolvers."""
+
+    def __init__(self, host: Host, loaded: LoadedPlugin) -> None:
+        self.host = host
+        self.loaded = loaded
+        self.name = loaded.name
+        self.log = logging.getLogger(f"byway.plugins.{self.name}")
+        self.client = CrossPluginClient(host, self.name)
+        self.metadata: MetaData | None = None
+        self.migrations_dir: Path | None = None
+        self.database: PluginDatabase | None = None
+        self.executor: GraphQLExecutor | None = None
+
+    @property
+    def settings(self) -> Settings:
+        """The host's settings."""
+        return self.host.settings
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """This plugin's own settings (``[plugin.<name>]`` and ``BYWAY_<P>_<KEY>``)."""
+        return self.host.settings.plugin_config(self.name)
+
+    @property
+    def db(self) -> PluginDatabase:
+        """The plugin's database (only for plugins that register models)."""
+        if self.database is None:
+            raise RuntimeError(f"plugin {self.name!r} has no database: it registers no models")
+        return self.database
+
+    def sessions(self) -> AsyncSession:
+        """A new session on the plugin's database (``async with plugin.sessions() as s``)."""
+        return self.db.sessions()
+
+    def authenticate(self, token: str | None) -> Principal:
+        """The principal of a bearer token (anonymous for None); :class:`Unauthenticated` if bad."""
+        if token is None:
+            return ANONYMOUS_PRINCIPAL
+        return self.host.tokens.verify(token)
+
+    def principal_for(self, request: Request) -> Principal:
+        """The principal of a REST request's ``Authorization`` header."""
+        return self.authenticate(bearer_token(request.headers.get("authorization")))
+
+    async def run_operation(
+        self,
+        query: Any,
+        variables: Any,
+        operation_name: Any,
+        token: str | None,
+        request: Request | None = None,
+    ) -> tuple[int, dict[str, Any]]:
+        """Authenticate ``token`` and run one GraphQL operation; ``(http_status, body)``.
+
+        The one code path for HTTP requests and in-process calls alike.
+        """
+        if self.executor is None:
+            raise RuntimeError(f"plugin {self.name!r} has no GraphQL API")
+        try:
+            principal = self.authenticate(token)
+        except Unauthenticated as exc:
+            return 401, {"data": None, "errors": [{"message": exc.message, "extensions": {"code": UNAUTHENTICATED}}]}
+        context = RequestContext(self, principal, request)
+        return await self.executor.run(query, variables, operation_name, context)

@@ -1,0 +1,227 @@
+"""Configuration: ``config/byway.toml`` defaults, overridden by ``BYWAY_*`` environment variables.
+
+Precedence, lowest first: the defaults of :class:`Settings`, the TOML file (``BYWAY_CONFIG`` or
+``config/byway.toml`` in the working directory), then the environment. The environment names
+below are a public contract (deployments and outside tests use them):
+
+``BYWAY_ENV``                  ``dev`` | ``production``
+``BYWAY_DATA_DIR``             where SQLite files and other runtime data go
+``BYWAY_TRANSPORT``            ``inprocess`` | ``http`` for cross-plugin calls
+``BYWAY_DATABASE_URL``         default URL for every plugin; ``{plugin}`` is replaced by its name
+``BYWAY_DATABASE_URL_<P>``     URL of one plugin (name upper-cased, ``-`` as ``_``)
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+DEV_JWT_SECRET = "byway-dev-secret-do-not-use-in-production"
+DEFAULT_CONFIG_PATH = Path("config") / "byway.toml"
+
+
+class ConfigurationError(RuntimeError):
+    """The configuration is invalid or unsafe for the environment it runs in."""
+
+
+def env_key(plugin: str) -> str:
+    """The environment-variable suffix of a plugin name: ``students-internal`` → ``STUDENTS_INTERNAL``."""
+    return plugin.upper().replace("-", "_")
+
+
+def _as_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _as_list(value: Any) -> tuple[str, ...]:
+    if isinstance(value, (list, tuple)):
+        return tuple(str(v) for v in value)
+    return tuple(p.strip() for p in str(value).split(",") if p.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of the host; plugins read theirs through :meth:`plugin_config`."""
+
+    env: str = "dev"
+    debug: bool = False
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    database_urls: Mapping[str, str] = field(default_factory=dict)
+    transport: str = "inprocess"
+    #: Base URL of this server, used by the HTTP transport; ``byway serve`` sets it.
+    self_url: str = "http://127.0.0.1:8000"
+    #: Per-plugin base URLs; a plugin listed here is always called over HTTP.
+    plugin_urls: Mapping[str, str] = field(default_factory=dict)
+    jwt_secret: str = DEV_JWT_SECRET
+    jwt_algorithm: str = "HS256"
+    token_ttl_seconds: int = 60 * 60 * 24
+    service_token_ttl_seconds: int = 300
+    introspection: bool | None = None
+    max_body_bytes: int = 1024 * 1024
+    max_query_depth: int = 12
+    max_query_cost: int = 5000
+    auto_migrate: bool | None = None
+    disabled_plugins: tuple[str, ...] = ()
+    client_timeout_seconds: float = 10.0
+    client_retries: int = 3
+    client_backoff_seconds: float = 0.1
+    #: Plugin-specific settings, keyed by plugin name (``[plugin.<name>]`` tables).
+    plugins: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    @property
+    def is_production(self) -> bool:
+        """True when ``env`` is ``production``."""
+        return self.env == "production"
+
+    @property
+    def introspection_enabled(self) -> bool:
+        """Introspection is on in dev unless configured off, off in production unless configured on."""
+        return (not self.is_production) if self.introspection is None else self.introspection
+
+    @property
+    def migrate_on_startup(self) -> bool:
+        """Whether ``serve`` applies pending migrations at start-up (default: in dev only)."""
+        return (not self.is_production) if self.auto_migrate is None else self.auto_migrate
+
+    def database_url_for(self, plugin: str) -> str:
+        """The SQLAlchemy URL of a plugin's database (async driver)."""
+        url = self.database_urls.get(plugin) or self.database_url
+        if not url:
+            path = (self.data_dir / f"{plugin}.db").resolve()
+            return f"sqlite+aiosqlite:///{path}"
+        return url.replace("{plugin}", plugin.replace("-", "_"))
+
+    def base_url_for(self, plugin: str) -> str | None:
+        """Where to send HTTP calls for a plugin, or None to call it in-process."""
+        if plugin in self.plugin_urls:
+            return self.plugin_urls[plugin].rstrip("/")
+        if self.transport == "http":
+            return self.self_url.rstrip("/")
+        return None
+
+    def plugin_config(self, plugin: str) -> dict[str, Any]:
+        """A plugin's own settings: its ``[plugin.<name>]`` table, then ``BYWAY_<P>_<KEY>`` variables."""
+        merged = dict(self.plugins.get(plugin, {}))
+        prefix = f"BYWAY_{env_key(plugin)}_"
+        for key, value in os.environ.items():
+            if key.startswith(prefix) and not key.startswith("BYWAY_DATABASE_URL"):
+                merged[key[len(prefix) :].lower()] = value
+        return merged
+
+    def check(self) -> None:
+        """Refuse unsafe or contradictory settings (called by the app factory and the CLI)."""
+        if self.env not in {"dev", "production"}:
+            raise ConfigurationError(f"BYWAY_ENV must be 'dev' or 'production', not {self.env!r}")
+        if self.transport not in {"inprocess", "http"}:
+            raise ConfigurationError(f"BYWAY_TRANSPORT must be 'inprocess' or 'http', not {self.transport!r}")
+        if self.is_production and self.jwt_secret == DEV_JWT_SECRET:
+            raise ConfigurationError(
+                "BYWAY_ENV=production refuses the development JWT secret: set BYWAY_JWT_SECRET"
+            )
+        if self.is_production and len(self.jwt_secret) < 32:
+            raise ConfigurationError("BYWAY_JWT_SECRET must be at least 32 characters in production")
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        """A copy with some settings changed (used by tests and the CLI)."""
+        return replace(self, **changes)
+
+
+_ENV_FIELDS: dict[str, str] = {
+    "BYWAY_ENV": "env",
+    "BYWAY_DEBUG": "debug",
+    "BYWAY_DATA_DIR": "data_dir",
+    "BYWAY_DATABASE_URL": "database_url",
+    "BYWAY_TRANSPORT": "transport",
+    "BYWAY_SELF_URL": "self_url",
+    "BYWAY_JWT_SECRET": "jwt_secret",
+    "BYWAY_JWT_ALGORITHM": "jwt_algorithm",
+    "BYWAY_TOKEN_TTL_SECONDS": "token_ttl_seconds",
+    "BYWAY_INTROSPECTION": "introspection",
+    "BYWAY_MAX_BODY_BYTES": "max_body_bytes",
+    "BYWAY_MAX_QUERY_DEPTH": "max_query_depth",
+    "BYWAY_MAX_QUERY_COST": "max_query_cost",
+    "BYWAY_AUTO_MIGRATE": "auto_migrate",
+    "BYWAY_DISABLED_PLUGINS": "disabled_plugins",
+    "BYWAY_CLIENT_TIMEOUT_SECONDS": "client_timeout_seconds",
+    "BYWAY_CLIENT_RETRIES": "client_retries",
+}
+
+
+def _coerce(name: str, value: Any) -> Any:
+    kind = {f.name: f.type for f in fields(Settings)}[name]
+    if value is None:
+        return None
+    if kind in ("bool", "bool | None"):
+        return _as_bool(value)
+    if kind == "int":
+        return int(value)
+    if kind == "float":
+        return float(value)
+    if kind == "Path":
+        return Path(value)
+    if kind == "tuple[str, ...]":
+        return _as_list(value)
+    return value
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, config_path: str | Path | None = None
+) -> Settings:
+    """Build :class:`Settings` from the TOML file and the environment, then :meth:`Settings.check` it."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    path = Path(config_path or environ.get("BYWAY_CONFIG") or DEFAULT_CONFIG_PATH)
+    if path.is_file():
+        with path.open("rb") as fh:
+            raw = tomllib.load(fh)
+        host = dict(raw.get("byway", {}))
+        known = {f.name for f in fields(Settings)}
+        unknown = set(host) - known - {"database_urls", "plugin_urls"}
+        if unknown:
+            raise ConfigurationError(f"{path}: unknown settings {sorted(unknown)}")
+        for key, value in host.items():
+            values[key] = value if key in {"database_urls", "plugin_urls"} else _coerce(key, value)
+        values["plugins"] = dict(raw.get("plugin", {}))
+    elif config_path is not None or "BYWAY_CONFIG" in environ:
+        raise ConfigurationError(f"configuration file {path} not found")
+
+    for var, name in _ENV_FIELDS.items():
+        if var in environ:
+            values[name] = _coerce(name, environ[var])
+    db_urls = dict(values.get("database_urls", {}))
+    plugin_urls = dict(values.get("plugin_urls", {}))
+    for var, value in environ.items():
+        if var.startswith("BYWAY_DATABASE_URL_"):
+            db_urls[var.removeprefix("BYWAY_DATABASE_URL_")] = value
+        elif var.startswith("BYWAY_PLUGIN_URL_"):
+            plugin_urls[var.removeprefix("BYWAY_PLUGIN_URL_")] = value
+    values["database_urls"] = _KeyedByPlugin(db_urls)
+    values["plugin_urls"] = _KeyedByPlugin(plugin_urls)
+    settings = Settings(**values)
+    settings.check()
+    return settings
+
+
+class _KeyedByPlugin(dict[str, str]):
+    """A mapping that finds ``students-internal`` under that name or under ``STUDENTS_INTERNAL``."""
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        if dict.__contains__(self, key):
+            return dict.__getitem__(self, key)
+        return dict.get(self, env_key(key), default)
+
+    def __contains__(self, key: object) -> bool:
+        return dict.__contains__(self, key) or (isinstance(key, str) and dict.__contains__(self, env_key(key)))
+
+    def __getitem__(self, key: str) -> str:
+        value = self.get(key)
+        if value is None:
+            raise KeyError(key)
+        return str(value)

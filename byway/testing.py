@@ -1,0 +1,259 @@
+"""Helpers and pytest fixtures for testing Byway and its plugins (a ``pytest11`` plugin).
+
+Fixtures: ``byway_settings`` (dev settings with a temporary data directory) and
+``database_url`` (parametrised: ``sqlite`` always, ``postgres`` when reachable; set
+``BYWAY_TEST_POSTGRES=required`` to fail instead of skip when it is not).
+
+Helpers: :func:`serve_app` (lifespan + in-memory httpx client), :func:`live_server` (real uvicorn
+on a free port), :func:`graphql` (POST an operation), :class:`FailingTransport` (fault injection
+with ``host.override_transport``) and :func:`user_token`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+from starlette.applications import Starlette
+
+from byway.client import TransientError
+from byway.host import Host
+from byway.settings import Settings
+
+TEST_JWT_SECRET = "byway-test-secret-0123456789abcdef0123456789"
+POSTGRES_ADMIN_URL = os.environ.get("BYWAY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+def make_settings(data_dir: Path, **overrides: Any) -> Settings:
+    """Dev settings for tests: a private data directory, a test secret, fast client retries."""
+    values: dict[str, Any] = {
+        "data_dir": data_dir,
+        "jwt_secret": TEST_JWT_SECRET,
+        "client_backoff_seconds": 0.01,
+        "debug": False,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+def host_of(app: Starlette) -> Host:
+    """The :class:`~byway.host.Host` behind an app built by ``create_app``."""
+    host: Host = app.state.host
+    return host
+
+
+@asynccontextmanager
+async def serve_app(app: Starlette, base_url: str = "http://testserver") -> AsyncIterator[httpx.AsyncClient]:
+    """Run the app's lifespan and yield an httpx client talking to it in memory."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
+            yield client
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@asynccontextmanager
+async def live_server(app: Starlette, port: int | None = None) -> AsyncIterator[str]:
+    """Serve the app with uvicorn on 127.0.0.1 (lifespan included); yields its base URL."""
+    import uvicorn
+
+    port = port or free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    try:
+        for _ in range(500):
+            if server.started or task.done():
+                break
+            await asyncio.sleep(0.01)
+        if not server.started:
+            if task.done():
+                task.result()
+            raise RuntimeError("uvicorn did not start")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def graphql(
+    client: httpx.AsyncClient,
+    plugin: str,
+    query: str,
+    variables: Mapping[str, Any] | None = None,
+    *,
+    token: str | None = None,
+) -> dict[str, Any]:
+    """POST an operation to ``/api/<plugin>/graphql``; returns the JSON body plus ``_status``."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = await client.post(
+        f"/api/{plugin}/graphql", json={"query": query, "variables": dict(variables or {})}, headers=headers
+    )
+    body: dict[str, Any] = response.json()
+    body["_status"] = response.status_code
+    return body
+
+
+def error_codes(body: Mapping[str, Any]) -> list[str]:
+    """The ``extensions.code`` of every error in a response body."""
+    return [e.get("extensions", {}).get("code") for e in body.get("errors") or []]
+
+
+def user_token(host: Host, user_id: str, roles: tuple[str, ...] = ("student",)) -> str:
+    """A valid user token signed by the host (for tests that need a caller without registering)."""
+    return host.tokens.issue_user_token(user_id, roles)
+
+
+class FailingTransport:
+    """A transport that fails transiently ``failures`` times (all calls when None), then delegates.
+
+    Use with ``host.override_transport(plugin, FailingTransport(host.transport_for(plugin)))`` to
+    simulate a plugin that is down; ``attempts`` counts the calls it saw.
+    """
+
+    name = "http"
+
+    def __init__(self, inner: Any, failures: int | None = None) -> None:
+        self.inner = inner
+        self.failures = failures
+        self.attempts = 0
+
+    async def send(self, *args: Any) -> tuple[int, dict[str, Any]]:
+        """Fail while failures remain, else pass the call to the wrapped transport."""
+        self.attempts += 1
+        if self.failures is None or self.attempts <= self.failures:
+            raise TransientError("injected failure")
+        result: tuple[int, dict[str, Any]] = await self.inner.send(*args)
+        return result
+
+
+class TestApp:
+    """A running app for tests: its host, an httpx client and a :meth:`gql` shortcut."""
+
+    def __init__(self, app: Starlette, client: httpx.AsyncClient) -> None:
+        self.app = app
+        self.client = client
+        self.host = host_of(app)
+
+    async def gql(
+        self, plugin: str, query: str, variables: Mapping[str, Any] | None = None, *, token: str | None = None
+    ) -> dict[str, Any]:
+        """POST an operation to a plugin (see :func:`graphql`)."""
+        return await graphql(self.client, plugin, query, variables, token=token)
+
+    def token(self, user_id: str, roles: tuple[str, ...] = ("student",)) -> str:
+        """A valid user token (see :func:`user_token`)."""
+        return user_token(self.host, user_id, roles)
+
+
+def default_test_transport() -> str:
+    """``BYWAY_TEST_TRANSPORT`` (``inprocess`` unless set): CI runs the suite under ``http`` too."""
+    return os.environ.get("BYWAY_TEST_TRANSPORT", "inprocess")
+
+
+@asynccontextmanager
+async def running_app(
+    plugins: list[Any], settings: Settings, *, transport: str | None = None
+) -> AsyncIterator[TestApp]:
+    """Build and start an app with ``plugins``; yield a :class:`TestApp`.
+
+    With ``transport="http"`` (or ``BYWAY_TEST_TRANSPORT=http``) the app is served by a real
+    uvicorn on a free port, every cross-plugin call goes over HTTP to it, and the test client
+    talks to it over the network too. Otherwise it runs in memory with in-process calls.
+    """
+    from byway.app import create_app
+
+    transport = transport or default_test_transport()
+    if transport == "http":
+        port = free_port()
+        settings = settings.with_overrides(transport="http", self_url=f"http://127.0.0.1:{port}")
+        app = create_app(settings, plugins)
+        async with live_server(app, port) as base_url, httpx.AsyncClient(base_url=base_url) as client:
+            yield TestApp(app, client)
+    else:
+        app = create_app(settings.with_overrides(transport="inprocess"), plugins)
+        async with serve_app(app) as client:
+            yield TestApp(app, client)
+
+
+def postgres_available() -> bool:
+    """True when the test PostgreSQL server answers."""
+
+    async def probe() -> bool:
+        engine = create_async_engine(POSTGRES_ADMIN_URL)
+        try:
+            async with engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            return True
+        except Exception:
+            return False
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(probe())
+
+
+def _postgres_required() -> bool:
+    return os.environ.get("BYWAY_TEST_POSTGRES", "").lower() == "required"
+
+
+async def drop_postgres_databases(prefix: str) -> None:
+    """Drop every database whose name starts with ``prefix`` (test clean-up)."""
+    engine = create_async_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            names = (
+                await conn.execute(text("SELECT datname FROM pg_database WHERE datname LIKE :p"), {"p": prefix + "%"})
+            ).scalars()
+            for name in list(names):
+                await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        await engine.dispose()
+
+
+_postgres_checked: bool | None = None
+
+
+@pytest.fixture
+def byway_settings(tmp_path: Path) -> Settings:
+    """Dev settings with a temporary data directory (SQLite files go there)."""
+    return make_settings(tmp_path / "data")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A ``BYWAY_DATABASE_URL`` value: empty (a SQLite file per plugin) or a fresh Postgres template.
+
+    The Postgres URL contains ``{plugin}``, so each plugin gets its own new database, created by
+    the host (as in dev) and dropped after the test.
+    """
+    global _postgres_checked
+    if request.param == "sqlite":
+        yield ""
+        return
+    if _postgres_checked is None:
+        _postgres_checked = postgres_available()
+    if not _postgres_checked:
+        if _postgres_required():
+            pytest.fail("PostgreSQL is required (BYWAY_TEST_POSTGRES=required) but not reachable")
+        pytest.skip("PostgreSQL not reachable")
+    prefix = f"byway_t{uuid.uuid4().hex[:10]}_"
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
+    yield f"{base}/{prefix}{{plugin}}"
+    asyncio.run(drop_postgres_databases(prefix))

@@ -1,0 +1,1 @@
+"""The Alembic environment shared by every Byway plugin (installed as ``byway._migrations``)."""
