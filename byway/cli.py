@@ -90,6 +90,10 @@ def build_cli(host: Host) -> click.Group:
         host = _host()
         if demo:
             run_with_host(lambda h: run_demo(h), migrate_now=True)
+        elif host.settings.migrate_on_startup:
+            run_with_host(lambda h: h.migrate(), migrate_now=False)
+        # Migrated once here, so several workers do not race to migrate the same databases.
+        os.environ["BYWAY_AUTO_MIGRATE"] = "0"
         # The HTTP transport's default target is this very server.
         own = "127.0.0.1" if bind in {"0.0.0.0", "::", ""} else bind
         os.environ.setdefault("BYWAY_SELF_URL", f"http://{own}:{port}")

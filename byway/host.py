@@ -239,6 +239,10 @@ class Host:
 
     # --- cross-plugin transport -------------------------------------------------------------------
 
+    def knows(self, plugin: str) -> bool:
+        """True when ``plugin`` can be called: loaded here, or configured with its own URL."""
+        return plugin in self.plugins or plugin in self.settings.plugin_urls
+
     def transport_for(self, plugin: str) -> Transport:
         """The transport for calls to ``plugin``: an override, HTTP by configuration, else in-process."""
         override = self._transport_overrides.get(plugin)

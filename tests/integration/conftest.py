@@ -1,0 +1,98 @@
+"""Cross-plugin integration tests: the real first-party plugins, loaded explicitly."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from byway.settings import Settings
+from byway.testing import TestApp, running_app
+
+pytest.importorskip("byway_authentication")
+pytest.importorskip("byway_teach")
+pytest.importorskip("byway_teach_internal")
+pytest.importorskip("byway_students_internal")
+
+from byway_authentication import plugin as authentication  # noqa: E402
+from byway_students_internal import plugin as students_internal  # noqa: E402
+from byway_teach import plugin as teach  # noqa: E402
+from byway_teach_internal import plugin as teach_internal  # noqa: E402
+
+CORE_PLUGINS = [authentication, teach, teach_internal, students_internal]
+
+REGISTER = """
+mutation Register($email: String!, $password: String!) {
+  register(email: $email, password: $password, firstName: "Test", lastName: "User") { token user { id } }
+}"""
+CREATE_PROFILE = "mutation { createTeacherProfile(bio: \"I teach\", subjects: [\"math\"]) { id userId verified } }"
+VERIFY_PROFILE = "mutation Verify($id: ID!) { verifyTeacherProfile(id: $id) { id verified } }"
+CREATE_COURSE = """
+mutation Create($title: String!, $price: Int!) {
+  createCourse(title: $title, description: "d", priceCents: $price, currency: "USD") { id teacherId published }
+}"""
+PUBLISH = "mutation Publish($id: ID!) { updateCourse(id: $id, published: true) { id published } }"
+
+
+@dataclass
+class Actor:
+    """A registered user with a token."""
+
+    user_id: str
+    token: str
+    email: str
+
+
+class World:
+    """A running Byway with the four core plugins and helpers to create actors and courses."""
+
+    def __init__(self, app: TestApp) -> None:
+        self.app = app
+        self._n = 0
+
+    async def gql(self, plugin: str, query: str, variables: dict[str, Any] | None = None, token: str | None = None):
+        return await self.app.gql(plugin, query, variables, token=token)
+
+    async def user(self, name: str = "user") -> Actor:
+        self._n += 1
+        email = f"{name}{self._n}@example.com"
+        body = await self.gql("authentication", REGISTER, {"email": email, "password": "correct horse battery"})
+        assert "errors" not in body, body
+        payload = body["data"]["register"]
+        return Actor(payload["user"]["id"], payload["token"], email)
+
+    async def admin(self) -> Actor:
+        actor = await self.user("admin")
+        return Actor(actor.user_id, self.app.token(actor.user_id, ("student", "admin")), actor.email)
+
+    def service_token(self, plugin: str = "ecommerce") -> str:
+        return self.app.host.tokens.service_token(plugin)
+
+    async def teacher(self, *, verified: bool = True) -> tuple[Actor, str]:
+        actor = await self.user("teacher")
+        body = await self.gql("teach", CREATE_PROFILE, token=actor.token)
+        assert "errors" not in body, body
+        profile_id = body["data"]["createTeacherProfile"]["id"]
+        if verified:
+            admin = await self.admin()
+            body = await self.gql("teach", VERIFY_PROFILE, {"id": profile_id}, token=admin.token)
+            assert body["data"]["verifyTeacherProfile"]["verified"] is True, body
+        return actor, profile_id
+
+    async def course(self, teacher: Actor, *, price: int = 0, published: bool = True) -> str:
+        body = await self.gql("teach-internal", CREATE_COURSE, {"title": f"Course {price}", "price": price},
+                              token=teacher.token)
+        assert "errors" not in body, body
+        course_id = body["data"]["createCourse"]["id"]
+        if published:
+            body = await self.gql("teach-internal", PUBLISH, {"id": course_id}, token=teacher.token)
+            assert "errors" not in body, body
+        return course_id
+
+
+@pytest.fixture
+async def world(byway_settings: Settings) -> AsyncIterator[World]:
+    async with running_app(CORE_PLUGINS, byway_settings) as app:
+        yield World(app)
