@@ -1,0 +1,60 @@
+"""``byway users ...``: account administration from the command line (the only way to grant admin)."""
+
+from __future__ import annotations
+
+import click
+
+from byway.auth import ROLE_STUDENT
+from byway.cli import run_with_plugin
+from byway.runtime import PluginRuntime
+from byway_authentication import store
+
+
+async def set_role(plugin: PluginRuntime, email: str, role: str, *, remove: bool = False) -> store.UserRecord:
+    """Grant (or, with ``remove``, revoke) ``role`` for the user with ``email``; returns the user after.
+
+    Raises:
+        click.ClickException: unknown email, or an attempt to remove the implicit "student" role.
+    """
+    async with plugin.sessions() as session:
+        user = await store.user_by_email(session, email)
+        if user is None:
+            raise click.ClickException(f"no user with email {email!r}")
+        if role != ROLE_STUDENT:
+            if remove:
+                await store.revoke_role(session, user.id, role)
+            else:
+                await store.grant_role(session, user.id, role)
+            await session.commit()
+        elif remove:
+            raise click.ClickException("every user is a student: the student role cannot be removed")
+        after = await store.user_by_id(session, user.id)
+    assert after is not None
+    return after
+
+
+def register_commands(cli: click.Group) -> None:
+    """Add the ``users`` group to the ``byway`` command line."""
+
+    @cli.group("users")
+    def users_group() -> None:
+        """Manage user accounts."""
+
+    @users_group.command("set-role")
+    @click.argument("email")
+    @click.argument("role", type=click.Choice(store.ALL_ROLES, case_sensitive=False))
+    @click.option("--remove", is_flag=True, help="Revoke the role instead of granting it.")
+    def set_role_cmd(email: str, role: str, remove: bool) -> None:
+        """Grant ROLE (student, teacher or admin) to the user with EMAIL.
+
+        Tokens carry the roles of their login: the user sees the change after logging in again.
+        """
+        role = role.lower()
+
+        async def run(plugin: PluginRuntime) -> store.UserRecord:
+            return await set_role(plugin, email, role, remove=remove)
+
+        user = run_with_plugin("authentication", run)
+        verb = "revoked from" if remove else "granted to"
+        click.echo(f"{role} {verb} {user.email} (user {user.id}); roles now: {', '.join(user.roles)}")
+        click.echo("The new roles apply to tokens issued from now on: log in again to use them.")

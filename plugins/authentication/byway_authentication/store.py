@@ -1,0 +1,180 @@
+"""Reading and writing users and their roles (shared by resolvers, the CLI and the demo)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Table, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from byway.auth import ROLE_ADMIN, ROLE_STUDENT, ROLE_TEACHER
+from byway_authentication.models import user_roles, users
+from byway_authentication.validation import normalize_email
+
+#: Roles that are stored; "student" is implicit for every user.
+GRANTABLE_ROLES = (ROLE_TEACHER, ROLE_ADMIN)
+ALL_ROLES = (ROLE_STUDENT, ROLE_TEACHER, ROLE_ADMIN)
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    """A user as stored, with its effective roles (always including "student")."""
+
+    id: str
+    email: str
+    password_hash: str
+    first_name: str | None
+    last_name: str | None
+    teacher_profile_id: str | None
+    created_at: datetime
+    roles: tuple[str, ...]
+
+    def to_graphql(self) -> dict[str, Any]:
+        """The GraphQL ``User`` object (never the password hash)."""
+        return {
+            "id": self.id,
+            "email": self.email,
+            "firstName": self.first_name,
+            "lastName": self.last_name,
+            "roles": list(self.roles),
+            "teacherProfileId": self.teacher_profile_id,
+            "createdAt": iso(self.created_at),
+        }
+
+
+def new_id() -> str:
+    """A new opaque id."""
+    return uuid.uuid4().hex
+
+
+def now() -> datetime:
+    """The current time in UTC."""
+    return datetime.now(UTC)
+
+
+def iso(moment: datetime) -> str:
+    """ISO-8601 in UTC (SQLite hands back naive datetimes: they are UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat()
+
+
+def effective_roles(granted: Iterable[str]) -> tuple[str, ...]:
+    """Sorted roles with the implicit "student"."""
+    return tuple(sorted({ROLE_STUDENT, *granted}))
+
+
+def insert_for(session: AsyncSession, table: Table) -> Any:
+    """The dialect's ``INSERT`` (it has ``on_conflict_do_nothing``)."""
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+async def _roles_by_user(session: AsyncSession, user_ids: list[str]) -> dict[str, list[str]]:
+    rows = (await session.execute(select(user_roles).where(user_roles.c.user_id.in_(user_ids)))).all()
+    found: dict[str, list[str]] = {uid: [] for uid in user_ids}
+    for row in rows:
+        found[row.user_id].append(row.role)
+    return found
+
+
+async def _records(session: AsyncSession, rows: list[Any]) -> list[UserRecord]:
+    roles = await _roles_by_user(session, [r.id for r in rows]) if rows else {}
+    return [
+        UserRecord(
+            id=r.id,
+            email=r.email,
+            password_hash=r.password_hash,
+            first_name=r.first_name,
+            last_name=r.last_name,
+            teacher_profile_id=r.teacher_profile_id,
+            created_at=r.created_at,
+            roles=effective_roles(roles[r.id]),
+        )
+        for r in rows
+    ]
+
+
+async def user_by_id(session: AsyncSession, user_id: str) -> UserRecord | None:
+    """The user with ``user_id``, or None."""
+    rows = (await session.execute(select(users).where(users.c.id == user_id))).all()
+    records = await _records(session, list(rows))
+    return records[0] if records else None
+
+
+async def user_by_email(session: AsyncSession, email: str) -> UserRecord | None:
+    """The user with this email (compared case-insensitively), or None."""
+    rows = (await session.execute(select(users).where(users.c.email_normalized == normalize_email(email)))).all()
+    records = await _records(session, list(rows))
+    return records[0] if records else None
+
+
+async def create_user(
+    session: AsyncSession,
+    *,
+    email: str,
+    password_hash: str,
+    first_name: str | None,
+    last_name: str | None,
+) -> str | None:
+    """Insert a user; its id, or None when the email is already registered (nothing committed).
+
+    The unique index on the normalised email decides, so of two concurrent sign-ups exactly one wins.
+    """
+    user_id = new_id()
+    stmt = (
+        insert_for(session, users)
+        .values(
+            id=user_id,
+            email=email,
+            email_normalized=normalize_email(email),
+            password_hash=password_hash,
+            first_name=first_name,
+            last_name=last_name,
+            created_at=now(),
+        )
+        .on_conflict_do_nothing(index_elements=["email_normalized"])
+        .returning(users.c.id)
+    )
+    created: str | None = await session.scalar(stmt)
+    return created
+
+
+async def grant_role(session: AsyncSession, user_id: str, role: str) -> None:
+    """Grant a stored role (idempotent; nothing committed)."""
+    if role not in GRANTABLE_ROLES:
+        raise ValueError(f"role {role!r} cannot be granted")
+    stmt = (
+        insert_for(session, user_roles)
+        .values(user_id=user_id, role=role, granted_at=now())
+        .on_conflict_do_nothing(index_elements=["user_id", "role"])
+    )
+    await session.execute(stmt)
+
+
+async def revoke_role(session: AsyncSession, user_id: str, role: str) -> bool:
+    """Remove a stored role; True if it was held (nothing committed)."""
+    removed = await session.execute(
+        delete(user_roles)
+        .where(user_roles.c.user_id == user_id, user_roles.c.role == role)
+        .returning(user_roles.c.role)
+    )
+    return removed.first() is not None
+
+
+async def set_password_hash(session: AsyncSession, user_id: str, password_hash: str) -> None:
+    """Replace a user's password hash (nothing committed)."""
+    await session.execute(update(users).where(users.c.id == user_id).values(password_hash=password_hash))
+
+
+async def set_teacher_profile(session: AsyncSession, user_id: str, teacher_profile_id: str) -> bool:
+    """Point the user at a teacher profile; True if the user exists (nothing committed)."""
+    result = await session.execute(
+        update(users).where(users.c.id == user_id).values(teacher_profile_id=teacher_profile_id).returning(users.c.id)
+    )
+    return result.first() is not None

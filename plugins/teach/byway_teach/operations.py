@@ -1,0 +1,32 @@
+"""GraphQL documents ``teach`` sends to ``authentication`` (validated against it at start-up)."""
+
+from __future__ import annotations
+
+from byway.declarations import Operation
+
+#: Who is calling (as the user): the identity every profile is created for.
+ME = """
+query Me {
+  me { id }
+}
+"""
+
+#: Link the new profile to the caller's user (as the user); authentication asks teach back.
+UPDATE_USER_TEACHER_PROFILE = """
+mutation UpdateUserTeacherProfile($teacherProfileId: ID!) {
+  updateUserTeacherProfile(teacherProfileId: $teacherProfileId) { id teacherProfileId }
+}
+"""
+
+#: Grant the "teacher" role once a profile is verified (as the teach service).
+GRANT_TEACHER_ROLE = """
+mutation GrantRole($userId: ID!) {
+  grantRole(userId: $userId, role: "teacher") { id email roles }
+}
+"""
+
+OPERATIONS = [
+    Operation(target="authentication", document=ME),
+    Operation(target="authentication", document=UPDATE_USER_TEACHER_PROFILE),
+    Operation(target="authentication", document=GRANT_TEACHER_ROLE),
+]
