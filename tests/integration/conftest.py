@@ -16,10 +16,10 @@ pytest.importorskip("byway_teach")
 pytest.importorskip("byway_teach_internal")
 pytest.importorskip("byway_students_internal")
 
-from byway_authentication import plugin as authentication  # noqa: E402
-from byway_students_internal import plugin as students_internal  # noqa: E402
-from byway_teach import plugin as teach  # noqa: E402
-from byway_teach_internal import plugin as teach_internal  # noqa: E402
+from byway_authentication import plugin as authentication
+from byway_students_internal import plugin as students_internal
+from byway_teach import plugin as teach
+from byway_teach_internal import plugin as teach_internal
 
 CORE_PLUGINS = [authentication, teach, teach_internal, students_internal]
 
@@ -27,7 +27,7 @@ REGISTER = """
 mutation Register($email: String!, $password: String!) {
   register(email: $email, password: $password, firstName: "Test", lastName: "User") { token user { id } }
 }"""
-CREATE_PROFILE = "mutation { createTeacherProfile(bio: \"I teach\", subjects: [\"math\"]) { id userId verified } }"
+CREATE_PROFILE = 'mutation { createTeacherProfile(bio: "I teach", subjects: ["math"]) { id userId verified } }'
 VERIFY_PROFILE = "mutation Verify($id: ID!) { verifyTeacherProfile(id: $id) { id verified } }"
 CREATE_COURSE = """
 mutation Create($title: String!, $price: Int!) {
@@ -82,8 +82,9 @@ class World:
         return actor, profile_id
 
     async def course(self, teacher: Actor, *, price: int = 0, published: bool = True) -> str:
-        body = await self.gql("teach-internal", CREATE_COURSE, {"title": f"Course {price}", "price": price},
-                              token=teacher.token)
+        body = await self.gql(
+            "teach-internal", CREATE_COURSE, {"title": f"Course {price}", "price": price}, token=teacher.token
+        )
         assert "errors" not in body, body
         course_id = body["data"]["createCourse"]["id"]
         if published:

@@ -1,0 +1,148 @@
+"""Database access of ``students-internal``: idempotent upserts and the queries the API serves.
+
+Uniqueness is the database's job: students are unique per user and enrollments per (student,
+course). Creating either is ``INSERT ... ON CONFLICT DO NOTHING RETURNING``; when nothing comes
+back the row already existed (or a concurrent request just wrote it) and is read instead. Never
+read-then-insert: two requests would both see nothing and one would fail.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Table, delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from byway_students_internal.models import enrollments, students
+
+Record = dict[str, Any]
+
+
+def new_id() -> str:
+    """A new opaque id (uuid4 hex)."""
+    return uuid.uuid4().hex
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+def iso(moment: datetime) -> str:
+    """ISO-8601 in UTC; SQLite hands timestamps back without a zone, and they were stored in UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat()
+
+
+def student_record(row: Any) -> Record:
+    """A ``Student`` as the schema serves it."""
+    return {"id": row.id, "userId": row.user_id, "displayName": row.display_name, "createdAt": iso(row.created_at)}
+
+
+def enrollment_record(row: Any) -> Record:
+    """An ``Enrollment`` as the schema serves it."""
+    return {
+        "id": row.id,
+        "studentId": row.student_id,
+        "courseId": row.course_id,
+        "enrolledAt": iso(row.enrolled_at),
+    }
+
+
+def _insert_ignoring_conflicts(session: AsyncSession, table: Table, index_elements: list[str], **values: Any) -> Any:
+    """``INSERT ... ON CONFLICT (index_elements) DO NOTHING RETURNING *`` in the session's dialect."""
+    dialect = session.bind.dialect.name if session.bind is not None else ""
+    if dialect == "postgresql":
+        stmt: Any = postgresql.insert(table)
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(table)
+    else:
+        raise RuntimeError(f"students-internal supports SQLite and PostgreSQL, not {dialect!r}")
+    return stmt.values(**values).on_conflict_do_nothing(index_elements=index_elements).returning(*table.c)
+
+
+async def upsert_student(session: AsyncSession, user_id: str, display_name: str | None) -> tuple[Record, bool]:
+    """The user's student, created if missing (not committed); ``True`` when this call created it."""
+    stmt = _insert_ignoring_conflicts(
+        session, students, ["user_id"], id=new_id(), user_id=user_id, display_name=display_name, created_at=utcnow()
+    )
+    row = (await session.execute(stmt)).first()
+    if row is not None:
+        return student_record(row), True
+    row = (await session.execute(select(students).where(students.c.user_id == user_id))).one()
+    return student_record(row), False
+
+
+async def upsert_enrollment(session: AsyncSession, student_id: str, course_id: str) -> tuple[Record, bool]:
+    """The enrollment of a student in a course, created if missing (not committed); ``True`` if created."""
+    stmt = _insert_ignoring_conflicts(
+        session,
+        enrollments,
+        ["student_id", "course_id"],
+        id=new_id(),
+        student_id=student_id,
+        course_id=course_id,
+        enrolled_at=utcnow(),
+    )
+    row = (await session.execute(stmt)).first()
+    if row is not None:
+        return enrollment_record(row), True
+    row = (
+        await session.execute(
+            select(enrollments).where(enrollments.c.student_id == student_id, enrollments.c.course_id == course_id)
+        )
+    ).one()
+    return enrollment_record(row), False
+
+
+async def get_student(session: AsyncSession, student_id: str) -> Record | None:
+    """The student with this id, or None."""
+    row = (await session.execute(select(students).where(students.c.id == student_id))).first()
+    return student_record(row) if row else None
+
+
+async def student_of_user(session: AsyncSession, user_id: str) -> Record | None:
+    """The student of an authentication user, or None."""
+    row = (await session.execute(select(students).where(students.c.user_id == user_id))).first()
+    return student_record(row) if row else None
+
+
+async def enrolled_course_ids(session: AsyncSession, student_id: str, course_ids: Sequence[str]) -> set[str]:
+    """Which of ``course_ids`` the student is enrolled in (one query)."""
+    if not course_ids:
+        return set()
+    stmt = select(enrollments.c.course_id).where(
+        enrollments.c.student_id == student_id, enrollments.c.course_id.in_(set(course_ids))
+    )
+    return set((await session.execute(stmt)).scalars())
+
+
+async def enrollments_of(session: AsyncSession, student_id: str) -> list[Record]:
+    """A student's enrollments, oldest first."""
+    stmt = (
+        select(enrollments)
+        .where(enrollments.c.student_id == student_id)
+        .order_by(enrollments.c.enrolled_at, enrollments.c.id)
+    )
+    return [enrollment_record(row) for row in (await session.execute(stmt)).all()]
+
+
+async def count_for_course(session: AsyncSession, course_id: str) -> int:
+    """How many enrollments a course has."""
+    stmt = select(func.count()).select_from(enrollments).where(enrollments.c.course_id == course_id)
+    return int(await session.scalar(stmt) or 0)
+
+
+async def delete_enrollment(session: AsyncSession, student_id: str, course_id: str) -> bool:
+    """Remove an enrollment (not committed); True if there was one."""
+    stmt = (
+        delete(enrollments)
+        .where(enrollments.c.student_id == student_id, enrollments.c.course_id == course_id)
+        .returning(enrollments.c.id)
+    )
+    return (await session.execute(stmt)).first() is not None
