@@ -27,7 +27,15 @@ import httpx
 from graphql import GraphQLError, OperationDefinitionNode, parse
 
 from byway.auth import Principal
-from byway.errors import UPSTREAM_UNAVAILABLE, ByWayError, UpstreamUnavailable
+from byway.errors import (
+    FORBIDDEN,
+    NOT_FOUND,
+    UNAUTHENTICATED,
+    UPSTREAM_UNAVAILABLE,
+    ByWayError,
+    UpstreamUnavailable,
+    error_class,
+)
 from byway.execution import first_error_code
 
 if TYPE_CHECKING:
@@ -36,6 +44,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("byway.client")
 
 CallAs = Principal | Literal["service"]
+
+#: Codes that describe the caller rather than the callee; see :meth:`CrossPluginError.for_caller`.
+_CALLER_CODES = frozenset({UNAUTHENTICATED, FORBIDDEN, NOT_FOUND})
 
 
 class CrossPluginError(ByWayError):
@@ -54,6 +65,19 @@ class CrossPluginError(ByWayError):
     def __str__(self) -> str:
         return f"{self.plugin}.{self.operation}: [{self.code}] {self.remote_message}"
 
+    def for_caller(self, what: str) -> ByWayError:
+        """This refusal as an error of the calling plugin, for its own caller.
+
+        Codes that describe the caller (its token, its rights, what it asked for) are passed on
+        with ``what`` as context; anything else means the other plugin failed us, so it becomes
+        ``UPSTREAM_UNAVAILABLE``.
+        """
+        if self.code in _CALLER_CODES:
+            return error_class(self.code)(f"{what}: {self.remote_message}")
+        return UpstreamUnavailable(
+            f"{what}: {self.plugin} answered {self.code} ({self.remote_message})", plugin=self.plugin
+        )
+
 
 class TransientError(Exception):
     """A failure worth retrying: the request may not have been processed."""
@@ -65,7 +89,12 @@ class Transport(Protocol):
     name: str
 
     async def send(
-        self, plugin: str, query: str, variables: Mapping[str, Any] | None, operation_name: str | None, token: str | None
+        self,
+        plugin: str,
+        query: str,
+        variables: Mapping[str, Any] | None,
+        operation_name: str | None,
+        token: str | None,
     ) -> tuple[int, dict[str, Any]]:
         """Deliver the operation; raise :class:`TransientError` for failures worth retrying."""
         ...
@@ -80,7 +109,12 @@ class InProcessTransport:
         self._host = host
 
     async def send(
-        self, plugin: str, query: str, variables: Mapping[str, Any] | None, operation_name: str | None, token: str | None
+        self,
+        plugin: str,
+        query: str,
+        variables: Mapping[str, Any] | None,
+        operation_name: str | None,
+        token: str | None,
     ) -> tuple[int, dict[str, Any]]:
         runtime = self._host.plugins.get(plugin)
         if runtime is None or runtime.executor is None:
@@ -98,7 +132,12 @@ class HttpTransport:
         self._http = http
 
     async def send(
-        self, plugin: str, query: str, variables: Mapping[str, Any] | None, operation_name: str | None, token: str | None
+        self,
+        plugin: str,
+        query: str,
+        variables: Mapping[str, Any] | None,
+        operation_name: str | None,
+        token: str | None,
     ) -> tuple[int, dict[str, Any]]:
         headers = {"Content-Type": "application/json"}
         if token:
@@ -175,7 +214,7 @@ class CrossPluginClient:
         *,
         as_: CallAs,
         operation_name: str | None = None,
-        timeout: float | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 (a per-call budget, enforced with asyncio.timeout)
     ) -> dict[str, Any]:
         """Run ``document`` on ``plugin`` and return its ``data``.
 
@@ -209,7 +248,9 @@ class CrossPluginClient:
                 break
             except (TransientError, TimeoutError) as exc:
                 last_error = str(exc) or type(exc).__name__
-                log.warning("%s -> %s.%s attempt %d/%d failed: %s", self.caller, plugin, op, attempt, attempts, last_error)
+                log.warning(
+                    "%s -> %s.%s attempt %d/%d failed: %s", self.caller, plugin, op, attempt, attempts, last_error
+                )
                 if attempt < attempts:
                     await asyncio.sleep(delay * 2 ** (attempt - 1))
         else:

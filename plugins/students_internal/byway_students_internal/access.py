@@ -11,7 +11,6 @@ from byway.client import CallAs, CrossPluginError
 from byway.errors import BadUserInput, Forbidden, NotFound, Unauthenticated
 from byway.runtime import PluginRuntime
 from byway_students_internal import store
-from byway_students_internal.errors import upstream_error
 from byway_students_internal.models import DISPLAY_NAME_MAX, FOREIGN_ID_LENGTH
 from byway_students_internal.operations import COURSE, USER
 
@@ -88,7 +87,7 @@ async def authorize_registration(
         try:
             data = await plugin.client.call("authentication", USER, {"id": user_id}, as_="service")
         except CrossPluginError as exc:
-            raise upstream_error(exc, "Could not check the user") from exc
+            raise exc.for_caller("Could not check the user") from exc
         if not data.get("user"):
             raise NotFound(f"No user with id {user_id}")
     return user_id, name
@@ -99,6 +98,6 @@ async def fetch_course(plugin: PluginRuntime, course_id: str, as_: CallAs) -> di
     try:
         data = await plugin.client.call("teach-internal", COURSE, {"id": course_id}, as_=as_)
     except CrossPluginError as exc:
-        raise upstream_error(exc, "Could not check the course") from exc
+        raise exc.for_caller("Could not check the course") from exc
     course: dict[str, Any] | None = data.get("course")
     return course

@@ -11,7 +11,6 @@ from typing import Any
 from byway.client import CrossPluginError
 from byway.context import DataLoader, RequestContext
 from byway_teach_internal import store
-from byway_teach_internal.errors import upstream_error
 from byway_teach_internal.operations import ENROLLMENT_STATUS
 
 #: students-internal's enrollmentStatus accepts at most this many course ids per call.
@@ -30,7 +29,7 @@ def enrollment_loader(ctx: RequestContext) -> DataLoader[str, bool]:
                     "students-internal", ENROLLMENT_STATUS, {"courseIds": chunk}, as_=ctx.principal
                 )
             except CrossPluginError as exc:
-                raise upstream_error(exc, "Could not check your enrollments") from exc
+                raise exc.for_caller("Could not check your enrollments") from exc
             for status in data.get("enrollmentStatus") or []:
                 enrolled[status["courseId"]] = bool(status["enrolled"])
         return [enrolled.get(course_id, False) for course_id in course_ids]

@@ -25,7 +25,6 @@ from byway.client import CrossPluginError
 from byway.context import RequestContext
 from byway.errors import BadUserInput, Conflict, Forbidden, NotFound
 from byway_teach_internal import store
-from byway_teach_internal.errors import upstream_error
 from byway_teach_internal.loaders import enrollment_loader, lessons_loader, modules_loader
 from byway_teach_internal.models import CONTENT_MAX, DESCRIPTION_MAX, TITLE_MAX
 from byway_teach_internal.operations import COURSE_ENROLLMENT_COUNT, COURSE_ORDER_COUNT, MY_TEACHER_PROFILE
@@ -124,7 +123,7 @@ async def require_verified_teacher(ctx: RequestContext) -> None:
     try:
         data = await ctx.client.call("teach", MY_TEACHER_PROFILE, as_=ctx.principal)
     except CrossPluginError as exc:
-        raise upstream_error(exc, "Could not check your teacher profile") from exc
+        raise exc.for_caller("Could not check your teacher profile") from exc
     profile = data.get("myTeacherProfile")
     if not profile or profile.get("userId") != ctx.principal.user_id:
         raise Forbidden("You need a teacher profile to create courses")
@@ -144,7 +143,7 @@ async def references_to(ctx: RequestContext, course_id: str) -> dict[str, int]:
             data = await ctx.client.call("ecommerce", COURSE_ORDER_COUNT, {"courseId": course_id}, as_="service")
             references["orders"] = int(data["courseOrderCount"])
     except CrossPluginError as exc:
-        raise upstream_error(exc, "Could not check what refers to the course") from exc
+        raise exc.for_caller("Could not check what refers to the course") from exc
     return references
 
 
