@@ -22,8 +22,8 @@ from ariadne import QueryType
 from graphql import graphql as uncached_graphql
 
 import byway
-from byway.auth import ANONYMOUS_PRINCIPAL
 from byway.app import create_app
+from byway.auth import ANONYMOUS_PRINCIPAL
 from byway.context import RequestContext
 from byway.declarations import GraphQLApi, PluginInfo
 from byway.testing import free_port, host_of, live_server, make_settings, serve_app

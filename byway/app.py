@@ -10,7 +10,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount, Route, Router
 
 from byway import migrate
 from byway.host import Host
@@ -27,11 +27,14 @@ def build_routes(host: Host) -> list[BaseRoute]:
         Route("/readyz", readyz, methods=["GET"]),
     ]
     for runtime in host.plugins.values():
+        own: list[BaseRoute] = []
         if runtime.executor is not None:
-            routes.append(Route(f"/api/{runtime.name}/graphql", GraphQLEndpoint(runtime), methods=["GET", "POST"]))
-        extra = host.routes_of(runtime)
-        if extra:
-            routes.append(Mount(f"/api/{runtime.name}", routes=extra))
+            own.append(Route("/graphql", GraphQLEndpoint(runtime), methods=["GET", "POST"]))
+        own.extend(host.routes_of(runtime))
+        if own:
+            # One mount per plugin, so a wrong method on a known path is 405 (not the mount's 404),
+            # and no redirect for a trailing slash: every path is exact.
+            routes.append(Mount(f"/api/{runtime.name}", app=Router(own, redirect_slashes=False)))
     return routes
 
 
@@ -100,5 +103,6 @@ def create_app(
             await host.stop()
 
     app = Starlette(debug=settings.debug, routes=build_routes(host), lifespan=lifespan)
+    app.router.redirect_slashes = False
     app.state.host = host
     return app

@@ -58,9 +58,11 @@ def run_with_plugin(plugin: str, func: Callable[[PluginRuntime], Awaitable[T]]) 
 async def run_demo(host: Host, echo: Callable[[str], Any] = click.echo) -> dict[str, Any]:
     """Run every plugin's demo step in order on an open host; returns the shared facts."""
     facts: dict[str, Any] = {}
-    for runtime, step in host.demo_steps():
-        for line in await step.run(runtime, facts):
-            echo(line)
+    # The demo runs before the server listens, so even with BYWAY_TRANSPORT=http its calls stay in-process.
+    with host.inprocess_calls():
+        for runtime, step in host.demo_steps():
+            for line in await step.run(runtime, facts):
+                echo(line)
     return facts
 
 

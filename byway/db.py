@@ -76,7 +76,12 @@ class PluginDatabase:
         if self._engine is not None:
             return
         if create_database:
-            await self._create_database()
+            try:
+                await self._create_database()
+            except Exception as exc:
+                # An unreachable server must not stop the process: /readyz reports it (503) and
+                # migrations fail with the plugin's name.
+                log.warning("cannot check or create the database of plugin %s: %s", self.plugin, exc)
         kwargs: dict[str, Any] = {"echo": self.echo, "pool_pre_ping": not self.is_sqlite}
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT}

@@ -166,8 +166,9 @@ class GraphQLExecutor:
     def _response(self, result: ExecutionResult) -> tuple[int, dict[str, Any]]:
         body: dict[str, Any] = {}
         if result.errors:
-            # Errors raised before execution starts (bad variables, unknown operation) have no path.
-            if result.data is None and all(e.path is None and e.original_error is None for e in result.errors):
+            # Errors raised before execution starts (bad variables, unknown operation) have no path;
+            # every error raised while resolving a field has one.
+            if result.data is None and all(e.path is None for e in result.errors):
                 return 400, {"errors": [_request_error(e.message, "variables") for e in result.errors]}
             body["errors"] = [self.format_error(e) for e in result.errors]
         body["data"] = result.data

@@ -18,6 +18,9 @@ Lifecycle order:
 5. ``byway demo`` or ``byway serve --demo``: :func:`byway_register_demo` steps, by order.
 """
 
+# mypy: disable-error-code="empty-body"
+# (hookspecs are never called: pluggy calls the implementations, so their bodies are only docstrings)
+
 from __future__ import annotations
 
 from collections.abc import Awaitable

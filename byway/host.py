@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from graphql import parse, validate
+from graphql import GraphQLError, parse, validate
 from sqlalchemy import MetaData
 from starlette.routing import BaseRoute
 
@@ -129,7 +129,7 @@ class Host:
     def _check_relations(self) -> None:
         for relation in self.relations:
             for plugin in (relation.source_plugin, relation.target_plugin):
-                if plugin not in self.plugins and not relation.optional:
+                if not self.knows(plugin) and not relation.optional:
                     raise PluginError(
                         f"relation {relation.source} -> {relation.target} needs plugin {plugin!r}, "
                         "which is not loaded (install it, or do not disable it)"
@@ -168,7 +168,12 @@ class Host:
         for runtime in self.plugins.values():
             if runtime.database is None or (plugin is not None and runtime.name != plugin):
                 continue
-            revisions[runtime.name] = await migrate.upgrade(runtime)
+            try:
+                revisions[runtime.name] = await migrate.upgrade(runtime)
+            except Exception as exc:
+                raise PluginError(
+                    f"plugin {runtime.name!r}: migrating its database failed: {type(exc).__name__}: {exc}"
+                ) from exc
         if plugin is not None and plugin not in self.plugins:
             raise PluginError(f"no plugin named {plugin!r}")
         return revisions
@@ -180,7 +185,10 @@ class Host:
                 target = self.plugins.get(op.target)
                 if target is None or target.executor is None:
                     continue
-                errors = validate(target.executor.schema, parse(op.document))
+                try:
+                    errors = validate(target.executor.schema, parse(op.document))
+                except GraphQLError as exc:
+                    errors = [exc]
                 if errors:
                     raise PluginError(
                         f"plugin {caller!r} sends an operation that {op.target!r} no longer accepts: "
@@ -189,17 +197,31 @@ class Host:
 
     async def start(self) -> None:
         """Server start-up: open and migrate, validate operations, start-up hooks, then jobs."""
-        await self.open()
-        self.validate_operations()
-        for runtime in self.plugins.values():
-            for result in self.call_hook(runtime, "byway_startup", plugin=runtime):
-                if inspect.isawaitable(result):
-                    await result
+        try:
+            await self.open()
+            self.validate_operations()
+            for runtime in self.plugins.values():
+                await self._run_lifecycle_hook(runtime, "byway_startup")
+        except BaseException:
+            await self.close()  # a failed start-up must not leave engines open
+            raise
         for name, jobs in self.jobs.items():
             for job in jobs:
                 if job.enabled:
                     self._job_tasks.append(asyncio.create_task(self._run_job(self.plugins[name], job)))
         self.started = True
+
+    async def _run_lifecycle_hook(self, runtime: PluginRuntime, hook: str) -> None:
+        """Call a start-up/shut-down hook and await what it returns; failures name the plugin."""
+        for result in self.call_hook(runtime, hook, plugin=runtime):
+            if inspect.isawaitable(result):
+                try:
+                    await result
+                except Exception as exc:
+                    raise PluginError(
+                        f"plugin {runtime.name!r} (distribution {runtime.loaded.distribution}) failed in {hook}: "
+                        f"{type(exc).__name__}: {exc}"
+                    ) from exc
 
     async def _run_job(self, runtime: PluginRuntime, job: Job) -> None:
         while True:
@@ -220,9 +242,7 @@ class Host:
         if self.started:
             for runtime in self.plugins.values():
                 try:
-                    for result in self.call_hook(runtime, "byway_shutdown", plugin=runtime):
-                        if inspect.isawaitable(result):
-                            await result
+                    await self._run_lifecycle_hook(runtime, "byway_shutdown")
                 except Exception:
                     log.exception("shut-down of plugin %s failed", runtime.name)
         self.started = False
@@ -254,6 +274,16 @@ class Host:
         if self._http is None:
             self._http = httpx.AsyncClient(timeout=self.settings.client_timeout_seconds)
         return HttpTransport(base_url, self._http)
+
+    @contextmanager
+    def inprocess_calls(self) -> Iterator[None]:
+        """Call every loaded plugin in-process inside the ``with`` block (no server is listening yet)."""
+        previous = dict(self._transport_overrides)
+        self._transport_overrides.update({name: self._inprocess for name in self.plugins})
+        try:
+            yield
+        finally:
+            self._transport_overrides = previous
 
     @contextmanager
     def override_transport(self, plugin: str, transport: Transport) -> Iterator[Transport]:

@@ -21,6 +21,7 @@ from graphql import (
     OperationDefinitionNode,
     SelectionSetNode,
     VariableNode,
+    value_from_ast_untyped,
 )
 
 MULTIPLIER_ARGUMENT = "first"
@@ -125,6 +126,19 @@ def query_cost(document: DocumentNode, shape: DocumentShape, variables: Mapping[
         return shape.static_cost
     fragments = _fragments(document)
     return max(
-        (_walk_cost(op.selection_set, fragments, variables, 1, frozenset())[0] for op in _operations(document)),
+        (
+            _walk_cost(op.selection_set, fragments, _with_defaults(op, variables), 1, frozenset())[0]
+            for op in _operations(document)
+        ),
         default=0,
     )
+
+
+def _with_defaults(op: OperationDefinitionNode, variables: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    """The variables as execution will see them: an omitted variable takes its declared default."""
+    defaults = {
+        d.variable.name.value: value_from_ast_untyped(d.default_value)
+        for d in op.variable_definitions or ()
+        if d.default_value is not None
+    }
+    return {**defaults, **variables} if defaults and variables else (defaults or variables)

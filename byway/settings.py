@@ -122,9 +122,7 @@ class Settings:
         if self.transport not in {"inprocess", "http"}:
             raise ConfigurationError(f"BYWAY_TRANSPORT must be 'inprocess' or 'http', not {self.transport!r}")
         if self.is_production and self.jwt_secret == DEV_JWT_SECRET:
-            raise ConfigurationError(
-                "BYWAY_ENV=production refuses the development JWT secret: set BYWAY_JWT_SECRET"
-            )
+            raise ConfigurationError("BYWAY_ENV=production refuses the development JWT secret: set BYWAY_JWT_SECRET")
         if self.is_production and len(self.jwt_secret) < 32:
             raise ConfigurationError("BYWAY_JWT_SECRET must be at least 32 characters in production")
 
@@ -171,9 +169,7 @@ def _coerce(name: str, value: Any) -> Any:
     return value
 
 
-def load_settings(
-    environ: Mapping[str, str] | None = None, config_path: str | Path | None = None
-) -> Settings:
+def load_settings(environ: Mapping[str, str] | None = None, config_path: str | Path | None = None) -> Settings:
     """Build :class:`Settings` from the TOML file and the environment, then :meth:`Settings.check` it."""
     environ = os.environ if environ is None else environ
     values: dict[str, Any] = {}
@@ -195,8 +191,9 @@ def load_settings(
     for var, name in _ENV_FIELDS.items():
         if var in environ:
             values[name] = _coerce(name, environ[var])
-    db_urls = dict(values.get("database_urls", {}))
-    plugin_urls = dict(values.get("plugin_urls", {}))
+    # Keyed like the variables (``TEACH_INTERNAL``) so that a variable replaces the file's entry.
+    db_urls = {env_key(k): str(v) for k, v in values.get("database_urls", {}).items()}
+    plugin_urls = {env_key(k): str(v) for k, v in values.get("plugin_urls", {}).items()}
     for var, value in environ.items():
         if var.startswith("BYWAY_DATABASE_URL_"):
             db_urls[var.removeprefix("BYWAY_DATABASE_URL_")] = value
@@ -212,7 +209,7 @@ def load_settings(
 class _KeyedByPlugin(dict[str, str]):
     """A mapping that finds ``students-internal`` under that name or under ``STUDENTS_INTERNAL``."""
 
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: str, default: Any = None) -> Any:
         if dict.__contains__(self, key):
             return dict.__getitem__(self, key)
         return dict.get(self, env_key(key), default)

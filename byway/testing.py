@@ -146,6 +146,8 @@ class FailingTransport:
 class TestApp:
     """A running app for tests: its host, an httpx client and a :meth:`gql` shortcut."""
 
+    __test__ = False  # not a pytest test class, despite its name
+
     def __init__(self, app: Starlette, client: httpx.AsyncClient) -> None:
         self.app = app
         self.client = client

@@ -71,6 +71,8 @@ async def read_json(request: Request, max_bytes: int) -> Any:
         return json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadUserInput("The request body is not valid JSON") from exc
+    except RecursionError as exc:  # e.g. [[[[...]]]] nested deeper than Python's recursion limit
+        raise BadUserInput("The request body is nested too deeply") from exc
 
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -101,7 +103,7 @@ class GraphQLEndpoint:
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         request = Request(scope, receive)
-        if request.method == "GET":
+        if request.method in ("GET", "HEAD"):
             response: Response = HTMLResponse(self._playground)
         else:
             response = await self.post(request)
@@ -120,4 +122,3 @@ class GraphQLEndpoint:
             body.get("query"), body.get("variables"), body.get("operationName"), token, request
         )
         return JSONResponse(payload, status_code=status)
-

@@ -36,7 +36,7 @@ notes = Table(
 
 TYPE_DEFS = """
 type Note { id: ID! authorId: String! text: String! }
-type Query { note(id: ID!): Note  notes: [Note!]!  whoami: String!  secretCount: Int!  boom: String }
+type Query { note(id: ID!): Note  notes: [Note!]!  whoami: String!  caller: String!  secretCount: Int!  boom: String }
 type Mutation { addNote(text: String!): Note! }
 """
 
@@ -54,6 +54,14 @@ def _note(row: Any) -> dict[str, Any]:
 def resolve_whoami(_: Any, info: Any) -> str:
     p = info.context.principal
     return p.kind if not p.user_id else f"user:{p.user_id}"
+
+
+@query.field("caller")
+def resolve_caller(_: Any, info: Any) -> str:
+    p = info.context.principal
+    if p.is_service:
+        return f"service:{p.service}"
+    return f"user:{p.user_id}" if p.is_user else "anonymous"
 
 
 @query.field("note")
@@ -95,9 +103,7 @@ async def resolve_add_note(_: Any, info: Any, text: str) -> dict[str, Any]:
     if not text.strip():
         raise BadUserInput("text must not be empty", field="text")
     async with ctx.session() as session:
-        row = (
-            await session.execute(insert(notes).values(author_id=user.user_id, text=text).returning(*notes.c))
-        ).one()
+        row = (await session.execute(insert(notes).values(author_id=user.user_id, text=text).returning(*notes.c))).one()
         await session.commit()
     return _note(row)
 

@@ -1,0 +1,1 @@
+"""byway-hello: an example third-party Byway plugin (greetings)."""
