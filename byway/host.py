@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -197,13 +197,18 @@ class Host:
 
     async def start(self) -> None:
         """Server start-up: open and migrate, validate operations, start-up hooks, then jobs."""
+        started: list[PluginRuntime] = []
         try:
             await self.open()
             self.validate_operations()
             for runtime in self.plugins.values():
                 await self._run_lifecycle_hook(runtime, "byway_startup")
+                started.append(runtime)
         except BaseException:
-            await self.close()  # a failed start-up must not leave engines open
+            # A failed start-up undoes what it did: plugins already started are shut down, and
+            # no engine is left open.
+            await self._shut_down(reversed(started))
+            await self.close()
             raise
         for name, jobs in self.jobs.items():
             for job in jobs:
@@ -240,13 +245,16 @@ class Host:
         await asyncio.gather(*self._job_tasks, return_exceptions=True)
         self._job_tasks.clear()
         if self.started:
-            for runtime in self.plugins.values():
-                try:
-                    await self._run_lifecycle_hook(runtime, "byway_shutdown")
-                except Exception:
-                    log.exception("shut-down of plugin %s failed", runtime.name)
+            await self._shut_down(reversed(list(self.plugins.values())))
         self.started = False
         await self.close()
+
+    async def _shut_down(self, runtimes: Iterable[PluginRuntime]) -> None:
+        for runtime in runtimes:
+            try:
+                await self._run_lifecycle_hook(runtime, "byway_shutdown")
+            except Exception:
+                log.exception("shut-down of plugin %s failed", runtime.name)
 
     async def close(self) -> None:
         """Dispose every database engine and the shared HTTP client."""

@@ -45,7 +45,7 @@ class PluginRuntime:
     @property
     def config(self) -> dict[str, Any]:
         """This plugin's own settings (``[plugin.<name>]`` and ``BYWAY_<P>_<KEY>``)."""
-        return self.host.settings.plugin_config(self.name)
+        return self.host.settings.plugin_config(self.name, self.host.plugins)
 
     @property
     def db(self) -> PluginDatabase:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -106,12 +106,19 @@ class Settings:
             return self.self_url.rstrip("/")
         return None
 
-    def plugin_config(self, plugin: str) -> dict[str, Any]:
-        """A plugin's own settings: its ``[plugin.<name>]`` table, then ``BYWAY_<P>_<KEY>`` variables."""
+    def plugin_config(self, plugin: str, others: Iterable[str] = ()) -> dict[str, Any]:
+        """A plugin's own settings: its ``[plugin.<name>]`` table, then ``BYWAY_<P>_<KEY>`` variables.
+
+        ``others`` are the names of the other loaded plugins: a variable of a plugin whose name
+        extends this one (``BYWAY_TEACH_INTERNAL_X`` next to ``teach``) is not taken for ours.
+        """
         merged = dict(self.plugins.get(plugin, {}))
         prefix = f"BYWAY_{env_key(plugin)}_"
+        theirs = tuple(
+            f"BYWAY_{env_key(o)}_" for o in others if o != plugin and f"BYWAY_{env_key(o)}_".startswith(prefix)
+        )
         for key, value in os.environ.items():
-            if key.startswith(prefix) and not key.startswith("BYWAY_DATABASE_URL"):
+            if key.startswith(prefix) and not key.startswith(("BYWAY_DATABASE_URL", "BYWAY_PLUGIN_URL", *theirs)):
                 merged[key[len(prefix) :].lower()] = value
         return merged
 

@@ -176,3 +176,12 @@ async def test_create_app_reads_the_environment(
     async with serve_app(app) as client:
         assert (await client.get("/readyz")).status_code == 200
     assert (tmp_path / "envdata" / "notes.db").is_file()
+
+
+async def test_failed_start_up_shuts_down_the_plugins_already_started(settings: Settings) -> None:
+    lifecycle.EVENTS.clear()
+    app = create_app(settings, [lifecycle, FailingStartup(True)])
+    with pytest.raises(PluginError, match="cache-warmer"):
+        async with serve_app(app):
+            pass
+    assert lifecycle.EVENTS == ["startup:lifecycle", "shutdown:lifecycle"]

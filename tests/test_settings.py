@@ -183,3 +183,11 @@ def test_with_overrides_copies() -> None:
     base = Settings()
     changed = base.with_overrides(max_query_depth=3)
     assert (base.max_query_depth, changed.max_query_depth) == (12, 3)
+
+
+def test_plugin_config_keeps_a_longer_plugin_names_variables_apart(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BYWAY_TEACH_INTERNAL_PAGE", "50")
+    monkeypatch.setenv("BYWAY_TEACH_BIO_LIMIT", "9")
+    plugins = ["teach", "teach-internal"]
+    assert Settings().plugin_config("teach", plugins) == {"bio_limit": "9"}
+    assert Settings().plugin_config("teach-internal", plugins) == {"page": "50"}
