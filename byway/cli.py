@@ -1,16 +1,19 @@
-"""The ``byway`` command line: serve, migrate, makemigrations, plugins, relations, demo, and plugin commands."""
+"""The ``byway`` command line: serve, migrate, makemigrations, plugins, relations, audit, demo, and plugin commands."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from contextlib import ExitStack
 from typing import Any, TypeVar
 
 import click
 
-from byway import __version__, migrate
+from byway import __version__, migrate, relations
+from byway.client import InProcessTransport
 from byway.db import safe_url
 from byway.host import Host
 from byway.plugins import PluginError
@@ -158,6 +161,43 @@ def build_cli(host: Host) -> click.Group:
             enforced = ", ".join(rel.enforced_by) or "-"
             click.echo(f"{rel.source} -> {rel.target}  [on write: {rel.on_write}; on delete: {rel.on_delete}]")
             click.echo(f"    enforced by: {enforced}")
+            lookup = relations.lookup_name(rel)
+            if lookup is not None:
+                click.echo(f"    audited by: {lookup}")
+
+    @cli.command("audit")
+    @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+    def audit_cmd(as_json: bool) -> None:
+        """Find dangling cross-plugin references, through each plugin's API.
+
+        Exits 1 when a reference dangles, 2 when a relation could not be checked, else 0.
+        """
+
+        async def run(host: Host) -> list[relations.RelationReport]:
+            # No server listens during a command: a plugin configured with its own URL is asked there,
+            # the others in-process (BYWAY_TRANSPORT=http would otherwise send them to this very command).
+            inprocess = InProcessTransport(host)
+            with ExitStack() as stack:
+                for name in host.plugins:
+                    if name not in host.settings.plugin_urls:
+                        stack.enter_context(host.override_transport(name, inprocess))
+                return await relations.audit(host)
+
+        reports = run_with_host(run)
+        if as_json:
+            payload = {"clean": all(r.clean for r in reports), "relations": [r.to_json() for r in reports]}
+            click.echo(json.dumps(payload, indent=2))
+        else:
+            for report in reports:
+                click.echo(_audit_line(report))
+                for held in report.dangling[:AUDIT_SHOWN]:
+                    click.echo(f"    {held}")
+                if len(report.dangling) > AUDIT_SHOWN:
+                    click.echo(f"    ... and {len(report.dangling) - AUDIT_SHOWN} more")
+        if any(r.dangling for r in reports):
+            click.get_current_context().exit(1)
+        if any(r.error for r in reports):
+            click.get_current_context().exit(2)
 
     @cli.command()
     def demo() -> None:
@@ -167,6 +207,18 @@ def build_cli(host: Host) -> click.Group:
     for runtime in host.plugins.values():
         host.call_hook(runtime, "byway_register_commands", cli=cli)
     return cli
+
+
+#: How many dangling ids ``byway audit`` prints per relation (``--json`` lists them all).
+AUDIT_SHOWN = 20
+
+
+def _audit_line(report: relations.RelationReport) -> str:
+    head = f"{report.relation.source} -> {report.relation.target}"
+    if report.skipped:
+        return f"{head}: skipped ({report.skipped})"
+    line = f"{head}: {report.checked} checked, {len(report.dangling)} dangling"
+    return f"{line}; not finished: {report.error}" if report.error else line
 
 
 def _default_host() -> Host:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from graphql import GraphQLError, OperationDefinitionNode, parse, print_ast
 
 if TYPE_CHECKING:
     from byway.runtime import PluginRuntime
@@ -77,6 +79,19 @@ class Relation:
     ``on_write`` and ``on_delete`` document the rule (``must exist``; ``restrict`` or ``cascade``)
     and ``enforced_by`` names the operations that enforce it; ``byway relations`` prints them and
     start-up fails when the target plugin is not loaded (unless ``optional``).
+
+    ``held_ids`` and ``exists`` (declared together, or not at all) let ``byway audit`` find
+    dangling references (see :func:`byway.relations.audit`):
+
+    * ``held_ids(plugin)`` runs in the source plugin with its runtime and returns the distinct,
+      non-null IDs the field holds, reading only the source plugin's own database
+      (``async with plugin.sessions() as s``).
+    * ``exists`` is a GraphQL document sent to the target plugin as the source plugin's service.
+      It takes ``$ids: [ID!]!`` and has a single root field returning a list aligned with
+      ``ids``: one entry per id, null where the object does not exist, e.g.
+      ``query CoursesExist($ids: [ID!]!) { coursesByIds(ids: $ids) { id } }``. The target must
+      accept at least 200 ids per call. The host validates it at start-up like an
+      :class:`Operation` of the source plugin.
     """
 
     source: str
@@ -85,6 +100,16 @@ class Relation:
     on_delete: str = "restrict"
     enforced_by: Sequence[str] = field(default_factory=tuple)
     optional: bool = False
+    held_ids: Callable[[PluginRuntime], Awaitable[Iterable[str]]] | None = None
+    exists: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.held_ids is None) != (self.exists is None):
+            raise ValueError(f"relation {self.source} -> {self.target}: declare held_ids and exists together")
+        if self.exists is not None:
+            problem = exists_document_problem(self.exists)
+            if problem:
+                raise ValueError(f"relation {self.source} -> {self.target}: exists {problem}")
 
     @property
     def source_plugin(self) -> str:
@@ -95,3 +120,25 @@ class Relation:
     def target_plugin(self) -> str:
         """The plugin that owns the referenced object."""
         return self.target.split(".", 1)[0]
+
+
+def exists_document_problem(document: str) -> str | None:
+    """What is wrong with a :attr:`Relation.exists` document, or None when its shape is right.
+
+    The shape: one query operation declaring ``$ids: [ID!]!`` with a single root field. Whether
+    the target accepts it is checked at start-up against the target's schema.
+    """
+    try:
+        parsed = parse(document)
+    except GraphQLError as exc:
+        return f"is not valid GraphQL: {exc.message}"
+    operations = [d for d in parsed.definitions if isinstance(d, OperationDefinitionNode)]
+    if len(operations) != 1 or operations[0].operation.value != "query":
+        return "must hold exactly one query"
+    operation = operations[0]
+    variables = {v.variable.name.value: print_ast(v.type) for v in operation.variable_definitions or ()}
+    if variables != {"ids": "[ID!]!"}:
+        return "must declare exactly one variable, $ids: [ID!]!"
+    if len(operation.selection_set.selections) != 1:
+        return "must select exactly one root field"
+    return None

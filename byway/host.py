@@ -122,8 +122,11 @@ class Host:
                 max_cost=settings.max_query_cost,
                 debug=settings.debug,
             )
-        self.relations.extend(self._many(runtime, "byway_register_relations", Relation))
-        self.operations[runtime.name] = self._many(runtime, "byway_register_operations", Operation)
+        relations = self._many(runtime, "byway_register_relations", Relation)
+        self.relations.extend(relations)
+        # An audit's existence lookup is a document this plugin sends too: validated at start-up alike.
+        audits = [Operation(rel.target_plugin, rel.exists) for rel in relations if rel.exists is not None]
+        self.operations[runtime.name] = self._many(runtime, "byway_register_operations", Operation) + audits
         self.jobs[runtime.name] = self._many(runtime, "byway_register_jobs", Job, plugin=runtime)
 
     def _check_relations(self) -> None:

@@ -11,4 +11,12 @@ query TeacherProfile($id: ID!) {
 }
 """
 
+#: ``byway audit``, as the authentication service: which linked teacher profiles still exist. Declared
+#: on the relation (``Relation.exists``), which the host validates at start-up like the operations.
+TEACHER_PROFILES_EXIST = """
+query TeacherProfilesExist($ids: [ID!]!) {
+  teacherProfilesByIds(ids: $ids) { id }
+}
+"""
+
 OPERATIONS = [Operation(target="teach", document=TEACHER_PROFILE_OWNER)]

@@ -10,8 +10,8 @@ from sqlalchemy import MetaData
 import byway
 from byway.declarations import DemoStep, GraphQLApi, Operation, PluginInfo, Relation
 from byway.runtime import PluginRuntime
-from byway_authentication import commands, demo, models, resolvers
-from byway_authentication.operations import OPERATIONS
+from byway_authentication import commands, demo, models, resolvers, store
+from byway_authentication.operations import OPERATIONS, TEACHER_PROFILES_EXIST
 from byway_authentication.passwords import HashParams, prepare
 
 HERE = Path(__file__).parent
@@ -54,6 +54,8 @@ def byway_register_relations() -> list[Relation]:
             on_delete="restrict (teach never deletes a profile once it is linked)",
             enforced_by=("authentication.updateUserTeacherProfile", "teach.createTeacherProfile"),
             optional=True,
+            held_ids=store.linked_teacher_profile_ids,
+            exists=TEACHER_PROFILES_EXIST,
         )
     ]
 

@@ -7,7 +7,14 @@ from typing import Any
 from ariadne import MutationType, QueryType
 from graphql import GraphQLResolveInfo
 
-from byway.auth import ROLE_ADMIN, ROLE_TEACHER, require_authenticated, require_service, require_user
+from byway.auth import (
+    ROLE_ADMIN,
+    ROLE_TEACHER,
+    require_authenticated,
+    require_service,
+    require_service_or_admin,
+    require_user,
+)
 from byway.client import CrossPluginError
 from byway.context import RequestContext
 from byway.errors import (
@@ -38,6 +45,8 @@ mutation = MutationType()
 #: One message for an unknown email and a wrong password: the response must not tell them apart.
 INVALID_CREDENTIALS = "Invalid email or password"
 MAX_ID_LENGTH = 64
+#: Most ids usersByIds answers for in one call.
+MAX_IDS = 500
 
 
 def hash_params(plugin: PluginRuntime) -> HashParams:
@@ -84,6 +93,20 @@ async def resolve_user(_: Any, info: GraphQLResolveInfo[RequestContext], id: str
     async with ctx.session() as session:
         user = await store.user_by_id(session, id)
     return user.to_graphql() if user else None
+
+
+@query.field("usersByIds")
+async def resolve_users_by_ids(
+    _: Any, info: GraphQLResolveInfo[RequestContext], ids: list[str]
+) -> list[dict[str, Any] | None]:
+    """One entry per id, in order, null for unknown ids (services and admins; ``byway audit`` uses it)."""
+    ctx: RequestContext = info.context
+    require_service_or_admin(ctx.principal)
+    if len(ids) > MAX_IDS:
+        raise BadUserInput(f"At most {MAX_IDS} ids at a time", field="ids")
+    async with ctx.session() as session:
+        found = await store.users_by_ids(session, (i for i in ids if len(i) <= MAX_ID_LENGTH))
+    return [found[i].to_graphql() if i in found else None for i in ids]
 
 
 @mutation.field("register")

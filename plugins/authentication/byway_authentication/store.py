@@ -13,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from byway.auth import ROLE_ADMIN, ROLE_STUDENT, ROLE_TEACHER
+from byway.runtime import PluginRuntime
 from byway_authentication.models import user_roles, users
 from byway_authentication.validation import normalize_email
 
@@ -105,6 +106,22 @@ async def user_by_id(session: AsyncSession, user_id: str) -> UserRecord | None:
     rows = (await session.execute(select(users).where(users.c.id == user_id))).all()
     records = await _records(session, list(rows))
     return records[0] if records else None
+
+
+async def users_by_ids(session: AsyncSession, user_ids: Iterable[str]) -> dict[str, UserRecord]:
+    """The users among ``user_ids`` that exist, by id (one query for the users, one for their roles)."""
+    wanted = set(user_ids)
+    if not wanted:
+        return {}
+    rows = (await session.execute(select(users).where(users.c.id.in_(wanted)))).all()
+    return {record.id: record for record in await _records(session, list(rows))}
+
+
+async def linked_teacher_profile_ids(plugin: PluginRuntime) -> list[str]:
+    """The distinct teach.TeacherProfile ids users are linked to (``Relation.held_ids`` for the audit)."""
+    column = users.c.teacher_profile_id
+    async with plugin.sessions() as session:
+        return list((await session.execute(select(column).where(column.is_not(None)).distinct())).scalars())
 
 
 async def user_by_email(session: AsyncSession, email: str) -> UserRecord | None:

@@ -1,4 +1,4 @@
-"""user(id), grantRole and `byway users set-role`: who may do what, and what ends up stored."""
+"""user(id), usersByIds, grantRole and `byway users set-role`: who may do what, and what ends up stored."""
 
 from __future__ import annotations
 
@@ -61,6 +61,57 @@ async def test_user_by_id_permissions(app: TestApp) -> None:
     assert error_codes(await app.gql("authentication", USER, {"id": user_id})) == ["UNAUTHENTICATED"]
     unknown = await app.gql("authentication", USER, {"id": "0" * 32}, token=admin)
     assert unknown["data"] == {"user": None}
+
+
+USERS_BY_IDS = "query Users($ids: [ID!]!) { usersByIds(ids: $ids) { id email roles } }"
+
+
+@pytest.mark.parametrize(
+    ("caller", "code"),
+    [
+        ("anonymous", "UNAUTHENTICATED"),
+        ("self", "FORBIDDEN"),
+        ("other", "FORBIDDEN"),
+        ("admin", None),
+        ("service", None),
+    ],
+)
+async def test_users_by_ids_permissions(app: TestApp, caller: str, code: str | None) -> None:
+    token, user_id = await register(app, "self@example.com")
+    other_token, _ = await register(app, "other@example.com")
+    tokens: dict[str, str | None] = {
+        "anonymous": None,
+        "self": token,
+        "other": other_token,
+        "admin": app.token("a" * 32, ("student", "admin")),
+        "service": app.host.tokens.service_token("students-internal"),
+    }
+    body = await app.gql("authentication", USERS_BY_IDS, {"ids": [user_id]}, token=tokens[caller])
+    if code is None:
+        assert body["data"]["usersByIds"] == [{"id": user_id, "email": "self@example.com", "roles": ["student"]}]
+    else:
+        assert error_codes(body) == [code] and body["data"] is None
+
+
+async def test_users_by_ids_answers_in_order_with_null_for_unknown_ids(app: TestApp) -> None:
+    _, first = await register(app, "first@example.com")
+    _, second = await register(app, "second@example.com")
+    service = app.host.tokens.service_token("teach")
+    await app.gql("authentication", GRANT, {"userId": second, "role": "teacher"}, token=service)
+    ids = [second, "0" * 32, first, second, "x" * 100]
+    body = await app.gql("authentication", USERS_BY_IDS, {"ids": ids}, token=service)
+    assert body["data"]["usersByIds"] == [
+        {"id": second, "email": "second@example.com", "roles": ["student", "teacher"]},
+        None,
+        {"id": first, "email": "first@example.com", "roles": ["student"]},
+        {"id": second, "email": "second@example.com", "roles": ["student", "teacher"]},
+        None,
+    ]
+    assert (await app.gql("authentication", USERS_BY_IDS, {"ids": []}, token=service))["data"] == {"usersByIds": []}
+    body = await app.gql("authentication", USERS_BY_IDS, {"ids": ["0" * 32] * 500}, token=service)
+    assert body["data"]["usersByIds"] == [None] * 500
+    body = await app.gql("authentication", USERS_BY_IDS, {"ids": ["0" * 32] * 501}, token=service)
+    assert error_codes(body) == ["BAD_USER_INPUT"] and body["errors"][0]["extensions"]["field"] == "ids"
 
 
 async def test_grant_role_is_for_services_and_idempotent(app: TestApp) -> None:

@@ -18,4 +18,17 @@ query User($id: ID!) {
 }
 """
 
+# ``byway audit`` (as service): which referenced users and courses still exist. Declared on the
+# relations (``Relation.exists``), which the host validates at start-up like the operations.
+USERS_EXIST = """
+query UsersExist($ids: [ID!]!) {
+  usersByIds(ids: $ids) { id }
+}
+"""
+COURSES_EXIST = """
+query CoursesExist($ids: [ID!]!) {
+  coursesByIds(ids: $ids) { id }
+}
+"""
+
 OPERATIONS = [Operation("teach-internal", COURSE), Operation("authentication", USER)]

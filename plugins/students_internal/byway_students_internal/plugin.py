@@ -10,8 +10,8 @@ from starlette.routing import Route
 import byway
 from byway.declarations import DemoStep, GraphQLApi, Operation, PluginInfo, Relation
 from byway.runtime import PluginRuntime
-from byway_students_internal import demo, models, resolvers, routes
-from byway_students_internal.operations import OPERATIONS
+from byway_students_internal import demo, models, resolvers, routes, store
+from byway_students_internal.operations import COURSES_EXIST, OPERATIONS, USERS_EXIST
 
 HERE = Path(__file__).parent
 
@@ -66,6 +66,8 @@ def byway_register_relations() -> list[Relation]:
                 "students-internal.enrollMe",
             ),
             optional=True,
+            held_ids=store.held_user_ids,
+            exists=USERS_EXIST,
         ),
         Relation(
             "students-internal.Enrollment.courseId",
@@ -77,6 +79,8 @@ def byway_register_relations() -> list[Relation]:
                 "students-internal.enrollStudent",
                 "teach-internal.deleteCourse",
             ),
+            held_ids=store.held_course_ids,
+            exists=COURSES_EXIST,
         ),
     ]
 

@@ -3,7 +3,8 @@
 * ``enrollMe`` is for users: it creates the caller's student when missing and accepts only
   published free courses (asked of ``teach-internal`` with the caller's token); paid enrollments
   come from ``ecommerce`` through ``enrollStudent``.
-* ``enrollStudent``, ``revokeEnrollment`` and ``courseEnrollmentCount`` are for services and admins.
+* ``enrollStudent``, ``revokeEnrollment``, ``courseEnrollmentCount`` and ``studentsByIds`` are for
+  services and admins.
 * Questions about a student (``isEnrolled``, ``enrollmentStatus``, ``myCourses``, ``student``) are
   answered to services, admins and that student only.
 """
@@ -27,6 +28,8 @@ bindables = [query, mutation]
 
 #: Most course ids enrollmentStatus answers for in one call.
 STATUS_IDS_MAX = 500
+#: Most ids studentsByIds answers for in one call.
+STUDENT_IDS_MAX = 500
 
 Record = dict[str, Any]
 
@@ -100,6 +103,20 @@ async def resolve_student(_: Any, info: GraphQLResolveInfo[RequestContext], id: 
     ctx = info.context
     async with ctx.session() as session:
         return await student_for(session, ctx.principal, id, missing_ok=True)
+
+
+@query.field("studentsByIds")
+async def resolve_students_by_ids(
+    _: Any, info: GraphQLResolveInfo[RequestContext], ids: list[str]
+) -> list[Record | None]:
+    """Students by id, one entry per id, in order, null for unknown ids (services and admins)."""
+    ctx = info.context
+    require_service_or_admin(ctx.principal)
+    if len(ids) > STUDENT_IDS_MAX:
+        raise BadUserInput(f"at most {STUDENT_IDS_MAX} ids at a time", field="ids")
+    async with ctx.session() as session:
+        found = await store.students_by_ids(session, ids)
+    return [found.get(student_id) for student_id in ids]
 
 
 @query.field("courseEnrollmentCount")

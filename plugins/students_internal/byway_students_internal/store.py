@@ -13,10 +13,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, delete, func, select
+from sqlalchemy import Column, Table, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from byway.runtime import PluginRuntime
 from byway_students_internal.models import enrollments, students
 
 Record = dict[str, Any]
@@ -106,6 +107,14 @@ async def get_student(session: AsyncSession, student_id: str) -> Record | None:
     return student_record(row) if row else None
 
 
+async def students_by_ids(session: AsyncSession, student_ids: Sequence[str]) -> dict[str, Record]:
+    """The students among ``student_ids`` that exist, by id (one query)."""
+    if not student_ids:
+        return {}
+    rows = (await session.execute(select(students).where(students.c.id.in_(set(student_ids))))).all()
+    return {row.id: student_record(row) for row in rows}
+
+
 async def student_of_user(session: AsyncSession, user_id: str) -> Record | None:
     """The student of an authentication user, or None."""
     row = (await session.execute(select(students).where(students.c.user_id == user_id))).first()
@@ -146,3 +155,18 @@ async def delete_enrollment(session: AsyncSession, student_id: str, course_id: s
         .returning(enrollments.c.id)
     )
     return (await session.execute(stmt)).first() is not None
+
+
+async def held_user_ids(plugin: PluginRuntime) -> list[str]:
+    """The distinct authentication user ids students belong to (``Relation.held_ids`` for the audit)."""
+    return await _distinct(plugin, students.c.user_id)
+
+
+async def held_course_ids(plugin: PluginRuntime) -> list[str]:
+    """The distinct teach-internal course ids enrollments hold (``Relation.held_ids`` for the audit)."""
+    return await _distinct(plugin, enrollments.c.course_id)
+
+
+async def _distinct(plugin: PluginRuntime, column: Column[str]) -> list[str]:
+    async with plugin.sessions() as session:
+        return list((await session.execute(select(column).where(column.is_not(None)).distinct())).scalars())

@@ -70,7 +70,7 @@ class FakeTeach:
 
 
 class FakeAuthentication:
-    """A stand-in for ``authentication``: ``user(id)`` (services and admins) from ``users``."""
+    """A stand-in for ``authentication``: ``user(id)`` and ``usersByIds`` (services and admins) from ``users``."""
 
     def __init__(self) -> None:
         self.users: set[str] = {user_id for user_id, _roles in PEOPLE.values()}
@@ -88,7 +88,13 @@ class FakeAuthentication:
             require_service_or_admin(info.context.principal)
             return {"id": id} if id in self.users else None
 
-        return GraphQLApi("type User { id: ID! } type Query { user(id: ID!): User }", [query])
+        @query.field("usersByIds")
+        def resolve_users_by_ids(_: Any, info: GraphQLResolveInfo, ids: list[str]) -> list[dict[str, Any] | None]:
+            require_service_or_admin(info.context.principal)
+            return [{"id": i} if i in self.users else None for i in ids]
+
+        type_defs = "type User { id: ID! } type Query { user(id: ID!): User  usersByIds(ids: [ID!]!): [User]! }"
+        return GraphQLApi(type_defs, [query])
 
 
 class World:

@@ -127,6 +127,23 @@ async def test_enrollment_status_input_rules(world: World) -> None:
     assert (await world.refused(SI, MY_COURSES, {}, as_="service"))["field"] == "studentId"
 
 
+async def test_students_by_ids_answers_in_order_with_null_for_unknown_ids(world: World) -> None:
+    query = "query($ids: [ID!]!) { studentsByIds(ids: $ids) { id userId } }"
+    mine, other = await world.student_id("student"), await world.student_id("other_student")
+    data = await world.ok(SI, query, {"ids": [other, "unknown", mine, other, "x" * 100]}, as_="service")
+    assert data["studentsByIds"] == [
+        {"id": other, "userId": world.user_id("other_student")},
+        None,
+        {"id": mine, "userId": world.user_id("student")},
+        {"id": other, "userId": world.user_id("other_student")},
+        None,
+    ]
+    assert (await world.ok(SI, query, {"ids": []}, as_="admin"))["studentsByIds"] == []
+    assert len((await world.ok(SI, query, {"ids": ["x"] * 500}, as_="service"))["studentsByIds"]) == 500
+    error = await world.refused(SI, query, {"ids": ["x"] * 501}, as_="service")
+    assert (error["code"], error["field"]) == ("BAD_USER_INPUT", "ids")
+
+
 async def test_my_courses_lists_enrollments_oldest_first(world: World) -> None:
     first, second = await world.course(title="1"), await world.course(title="2")
     e1 = await world.enroll("student", first)

@@ -142,6 +142,16 @@ MY_COURSES = "query($s: ID) { myCourses(studentId: $s) { courseId } }"
 STUDENT = "query($s: ID!) { student(id: $s) { id userId } }"
 
 
+async def students_by_ids(world: World, who: str) -> str:
+    student = await world.student_id("student")
+    query = "query($ids: [ID!]!) { studentsByIds(ids: $ids) { id userId } }"
+    body = await world.gql(SI, query, {"ids": [student, "no-such-student"]}, as_=who)
+    if (code := outcome(body)) is not None:
+        return code
+    assert body["data"]["studentsByIds"] == [{"id": student, "userId": "u-student"}, None]
+    return "OK"
+
+
 async def enrollment_status_me(world: World, who: str) -> str:
     course = await world.course()
     if who not in ("anonymous", "service"):
@@ -214,6 +224,7 @@ TABLE: dict[str, tuple[Check, list[str]]] = {
     "enrollmentStatus(studentId)": (about_the_student(STATUS, _status), ABOUT_STUDENT),
     "myCourses(studentId)": (about_the_student(MY_COURSES, _my_courses), ABOUT_STUDENT),
     "student(id)": (about_the_student(STUDENT, _student), ABOUT_STUDENT),
+    "studentsByIds": (students_by_ids, SERVICE_OR_ADMIN),
     "enrollmentStatus(me)": (enrollment_status_me, [UNAUTH] + ["OK"] * 6 + [BAD]),
     "isEnrolledMe": (is_enrolled_me, [UNAUTH] + ["OK"] * 6 + [FORBID]),
     "myStudent": (my_student, ["NULL"] + ["OK"] * 6 + ["NULL"]),

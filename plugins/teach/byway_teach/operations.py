@@ -25,6 +25,14 @@ mutation GrantRole($userId: ID!) {
 }
 """
 
+#: ``byway audit``, as the teach service: which profile owners still exist. Declared on the relation
+#: (``Relation.exists``), which the host validates at start-up like the operations.
+USERS_EXIST = """
+query UsersExist($ids: [ID!]!) {
+  usersByIds(ids: $ids) { id }
+}
+"""
+
 OPERATIONS = [
     Operation(target="authentication", document=ME),
     Operation(target="authentication", document=UPDATE_USER_TEACHER_PROFILE),

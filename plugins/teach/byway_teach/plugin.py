@@ -8,8 +8,8 @@ from sqlalchemy import MetaData
 
 import byway
 from byway.declarations import DemoStep, GraphQLApi, Operation, PluginInfo, Relation
-from byway_teach import demo, models, resolvers
-from byway_teach.operations import OPERATIONS
+from byway_teach import demo, models, resolvers, store
+from byway_teach.operations import OPERATIONS, USERS_EXIST
 
 HERE = Path(__file__).parent
 
@@ -49,6 +49,8 @@ def byway_register_relations() -> list[Relation]:
             on_write="must exist: the caller's id as authentication.me reports it, never client input",
             on_delete="restrict (authentication never deletes users)",
             enforced_by=("teach.createTeacherProfile",),
+            held_ids=store.held_user_ids,
+            exists=USERS_EXIST,
         )
     ]
 

@@ -8,12 +8,13 @@ from typing import Any
 from ariadne import MutationType, QueryType
 from graphql import GraphQLResolveInfo
 
-from byway.auth import Principal, require_admin, require_user
+from byway.auth import Principal, require_admin, require_service_or_admin, require_user
 from byway.client import CrossPluginError
 from byway.context import RequestContext
 from byway.errors import (
     UNAUTHENTICATED,
     UPSTREAM_UNAVAILABLE,
+    BadUserInput,
     ByWayError,
     Conflict,
     Forbidden,
@@ -31,6 +32,9 @@ log = logging.getLogger("byway.plugins.teach")
 
 query = QueryType()
 mutation = MutationType()
+
+#: Most ids teacherProfilesByIds answers for in one call.
+MAX_IDS = 500
 
 
 def _upstream(exc: Exception, doing: str) -> ByWayError:
@@ -82,6 +86,20 @@ async def resolve_my_teacher_profile(_: Any, info: GraphQLResolveInfo[RequestCon
     async with ctx.session() as session:
         profile = await store.profile_of_user(session, str(principal.user_id))
     return profile.view_for(principal) if profile else None
+
+
+@query.field("teacherProfilesByIds")
+async def resolve_teacher_profiles_by_ids(
+    _: Any, info: GraphQLResolveInfo[RequestContext], ids: list[str]
+) -> list[dict[str, Any] | None]:
+    """One entry per id, in order, null for unknown ids (services and admins; ``byway audit`` uses it)."""
+    ctx: RequestContext = info.context
+    principal = require_service_or_admin(ctx.principal)
+    if len(ids) > MAX_IDS:
+        raise BadUserInput(f"At most {MAX_IDS} ids at a time", field="ids")
+    async with ctx.session() as session:
+        found = await store.profiles_by_ids(session, ids)
+    return [_view(found[i], principal) if i in found else None for i in ids]
 
 
 @mutation.field("createTeacherProfile")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -12,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from byway.auth import Principal
+from byway.runtime import PluginRuntime
 from byway_teach.models import teacher_profiles
 
 MAX_ID_LENGTH = 64
@@ -119,6 +121,22 @@ async def profile_by_id(session: AsyncSession, profile_id: str) -> Profile | Non
         return None
     row = (await session.execute(select(teacher_profiles).where(teacher_profiles.c.id == profile_id))).first()
     return Profile.from_row(row) if row else None
+
+
+async def profiles_by_ids(session: AsyncSession, profile_ids: Iterable[str]) -> dict[str, Profile]:
+    """The profiles among ``profile_ids`` that exist, by id (one query)."""
+    wanted = {profile_id for profile_id in profile_ids if len(profile_id) <= MAX_ID_LENGTH}
+    if not wanted:
+        return {}
+    rows = (await session.execute(select(teacher_profiles).where(teacher_profiles.c.id.in_(wanted)))).all()
+    return {row.id: Profile.from_row(row) for row in rows}
+
+
+async def held_user_ids(plugin: PluginRuntime) -> list[str]:
+    """The distinct authentication user ids profiles belong to (``Relation.held_ids`` for the audit)."""
+    column = teacher_profiles.c.user_id
+    async with plugin.sessions() as session:
+        return list((await session.execute(select(column).where(column.is_not(None)).distinct())).scalars())
 
 
 async def profile_of_user(session: AsyncSession, user_id: str) -> Profile | None:

@@ -245,3 +245,51 @@ async def test_who_sees_a_teacher_profile(app: TestApp) -> None:
     for unknown in ("0" * 32, "x" * 100):
         body = await app.gql("teach", PROFILE, {"id": unknown}, token=admin)
         assert body["data"] == {"teacherProfile": None}
+
+
+PROFILES_BY_IDS = f"query Profiles($ids: [ID!]!) {{ teacherProfilesByIds(ids: $ids) {{ {FIELDS} }} }}"
+
+
+@pytest.mark.parametrize(
+    ("caller", "code"),
+    [
+        ("anonymous", "UNAUTHENTICATED"),
+        ("owner", "FORBIDDEN"),
+        ("other", "FORBIDDEN"),
+        ("admin", None),
+        ("service", None),
+    ],
+)
+async def test_teacher_profiles_by_ids_is_for_services_and_admins(app: TestApp, caller: str, code: str | None) -> None:
+    owner, _ = await register(app, "teacher@example.com")
+    other, _ = await register(app, "other@example.com")
+    profile = (await create(app, owner))["data"]["createTeacherProfile"]
+    tokens: dict[str, str | None] = {
+        "anonymous": None,
+        "owner": owner,
+        "other": other,
+        "admin": app.token("a" * 32, ("student", "admin")),
+        "service": app.host.tokens.service_token("authentication"),
+    }
+    body = await app.gql("teach", PROFILES_BY_IDS, {"ids": [profile["id"]]}, token=tokens[caller])
+    if code is None:
+        # Unverified, with its private fields: services and admins see everything.
+        assert body["data"]["teacherProfilesByIds"] == [profile]
+    else:
+        assert error_codes(body) == [code] and body["data"] is None
+
+
+async def test_teacher_profiles_by_ids_answers_in_order_with_null_for_unknown_ids(app: TestApp) -> None:
+    first = (await create(app, (await register(app, "first@example.com"))[0]))["data"]["createTeacherProfile"]
+    second = (await create(app, (await register(app, "second@example.com"))[0]))["data"]["createTeacherProfile"]
+    service = app.host.tokens.service_token("authentication")
+
+    async def lookup(ids: list[str]) -> dict[str, Any]:
+        return await app.gql("teach", PROFILES_BY_IDS, {"ids": ids}, token=service)
+
+    body = await lookup([second["id"], "0" * 32, first["id"], second["id"], "x" * 100])
+    assert body["data"]["teacherProfilesByIds"] == [second, None, first, second, None]
+    assert (await lookup([]))["data"] == {"teacherProfilesByIds": []}
+    assert (await lookup(["0" * 32] * 500))["data"]["teacherProfilesByIds"] == [None] * 500
+    body = await lookup(["0" * 32] * 501)
+    assert error_codes(body) == ["BAD_USER_INPUT"] and body["errors"][0]["extensions"]["field"] == "ids"

@@ -32,6 +32,14 @@ query CourseOrderCount($courseId: ID!) {
 }
 """
 
+#: authentication, as service, for ``byway audit``: which course owners still exist. Declared on the
+#: relation (``Relation.exists``), which the host validates at start-up like the operations.
+USERS_EXIST = """
+query UsersExist($ids: [ID!]!) {
+  usersByIds(ids: $ids) { id }
+}
+"""
+
 OPERATIONS = [
     Operation("teach", MY_TEACHER_PROFILE),
     Operation("students-internal", ENROLLMENT_STATUS),

@@ -8,8 +8,8 @@ from sqlalchemy import MetaData
 
 import byway
 from byway.declarations import DemoStep, GraphQLApi, Operation, PluginInfo, Relation
-from byway_teach_internal import demo, models, resolvers
-from byway_teach_internal.operations import OPERATIONS
+from byway_teach_internal import demo, models, resolvers, store
+from byway_teach_internal.operations import OPERATIONS, USERS_EXIST
 
 HERE = Path(__file__).parent
 
@@ -53,6 +53,8 @@ def byway_register_relations() -> list[Relation]:
             on_delete="restrict",
             enforced_by=("teach-internal.createCourse", "teach.myTeacherProfile"),
             optional=True,
+            held_ids=store.held_teacher_ids,
+            exists=USERS_EXIST,
         )
     ]
 

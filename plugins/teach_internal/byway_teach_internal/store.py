@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from byway.runtime import PluginRuntime
 from byway_teach_internal.models import courses, lessons, modules
 
 Record = dict[str, Any]
@@ -78,6 +79,13 @@ async def get_courses(session: AsyncSession, ids: Sequence[str]) -> dict[str, Re
     """The courses among ``ids`` that exist, by id."""
     rows = (await session.execute(select(courses).where(courses.c.id.in_(set(ids))))).all()
     return {row.id: course_record(row) for row in rows}
+
+
+async def held_teacher_ids(plugin: PluginRuntime) -> list[str]:
+    """The distinct authentication user ids that own courses (``Relation.held_ids`` for the audit)."""
+    column = courses.c.teacher_id
+    async with plugin.sessions() as session:
+        return list((await session.execute(select(column).where(column.is_not(None)).distinct())).scalars())
 
 
 async def published_page(session: AsyncSession, first: int, after: str | None) -> list[Record] | None:
