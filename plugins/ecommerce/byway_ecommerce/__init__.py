@@ -1,0 +1,1 @@
+"""Byway ``ecommerce`` plugin: Stripe Checkout orders whose payments become enrollments exactly once."""

@@ -1,0 +1,304 @@
+"""``createCheckout``: validate the cart, find the buyer, price it from teach-internal, open a session.
+
+Order of work (nothing is written before every check passed):
+
+1. Input: 1 to 50 items, quantity 1 (a course is a single seat; a course listed twice counts once),
+   http(s) success and cancel URLs, a plausible email.
+2. Buyer: a logged-in user is mapped to their Student (``myStudent``, created with
+   ``registerStudent`` when missing, both as the user); an admin, a service or an anonymous
+   caller names an existing ``studentId`` (``student(id)`` as service; unknown → NOT_FOUND).
+3. Courses: ONE ``coursesByIds`` call to teach-internal (as the user, or as service); unknown or
+   unpublished → NOT_FOUND naming the course; mixed currencies → BAD_USER_INPUT; a cart of
+   free courses only → BAD_USER_INPUT (free courses are taken with ``enrollMe``; no payment
+   provider charges 0).
+4. Ownership: ONE ``enrollmentStatus(courseIds, studentId)`` call as service; any owned course →
+   ALREADY_ENROLLED with its id and title.
+5. A PENDING order with title and price snapshots, then the provider's Checkout Session (its
+   idempotency key is per order); if the provider fails, the order is CANCELLED and the caller
+   gets UPSTREAM_UNAVAILABLE.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import insert, update
+
+from byway.auth import Principal
+from byway.client import CallAs, CrossPluginError
+from byway.context import RequestContext
+from byway.errors import (
+    AlreadyEnrolled,
+    BadUserInput,
+    Forbidden,
+    NotFound,
+    Unauthenticated,
+    UpstreamUnavailable,
+)
+from byway_ecommerce.models import (
+    CANCELLED,
+    EMAIL_MAX,
+    FOREIGN_ID_LENGTH,
+    PENDING,
+    TITLE_MAX,
+    URL_MAX,
+    order_items,
+    orders,
+    utcnow,
+)
+from byway_ecommerce.operations import (
+    COURSES,
+    COURSES_BY_IDS,
+    ENROLLMENT_STATUS,
+    MY_STUDENT,
+    REGISTER_STUDENT,
+    STUDENT,
+    STUDENTS,
+)
+from byway_ecommerce.providers import CheckoutRequest, LineItem, ProviderError
+from byway_ecommerce.state import state_of
+
+MAX_ITEMS = 50
+SESSION_PLACEHOLDER = "{CHECKOUT_SESSION_ID}"
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+
+
+@dataclass(frozen=True)
+class Buyer:
+    """Who pays: the student to enroll, their user (if known) and how to ask teach-internal."""
+
+    student_id: str
+    user_id: str | None
+    courses_as: CallAs
+
+
+def validate_id(value: Any, field: str, what: str) -> str:
+    """A non-empty id of at most 64 characters, else BAD_USER_INPUT naming ``field``."""
+    if not isinstance(value, str) or not value.strip() or len(value) > FOREIGN_ID_LENGTH:
+        raise BadUserInput(f"{what} must be a non-empty id of at most {FOREIGN_ID_LENGTH} characters", field=field)
+    return value.strip()
+
+
+def validate_items(items: Any) -> list[str]:
+    """The cart's course ids in order, duplicates dropped (courses are single seats)."""
+    if not isinstance(items, list) or not items:
+        raise BadUserInput("The cart is empty: add at least one course", field="items")
+    if len(items) > MAX_ITEMS:
+        raise BadUserInput(f"A checkout holds at most {MAX_ITEMS} courses", field="items")
+    course_ids: list[str] = []
+    for item in items:
+        course_id = validate_id(item.get("courseId"), "items", "courseId")
+        quantity = item.get("quantity")
+        if quantity is not None and quantity != 1:
+            raise BadUserInput(
+                f"quantity must be 1 (a course is a single seat), not {quantity} for course {course_id}",
+                field="items",
+                courseId=course_id,
+            )
+        if course_id not in course_ids:
+            course_ids.append(course_id)
+    return course_ids
+
+
+def validate_url(value: Any, field: str) -> str:
+    """An absolute http(s) URL of at most 2048 characters, else BAD_USER_INPUT naming ``field``."""
+    if not isinstance(value, str) or not value or len(value) > URL_MAX:
+        raise BadUserInput(f"{field} must be an http(s) URL of at most {URL_MAX} characters", field=field)
+    if any(ch.isspace() or ord(ch) < 32 for ch in value):
+        raise BadUserInput(f"{field} must not contain spaces or control characters", field=field)
+    try:
+        parts = urlsplit(value)
+    except ValueError as exc:
+        raise BadUserInput(f"{field} is not a valid URL", field=field) from exc
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise BadUserInput(f"{field} must be an absolute http:// or https:// URL", field=field)
+    return value
+
+
+def success_url_with_session(url: str) -> str:
+    """The success URL with the provider's ``{CHECKOUT_SESSION_ID}`` placeholder (added if missing)."""
+    if SESSION_PLACEHOLDER in url:
+        return url
+    base, hash_mark, fragment = url.partition("#")
+    separator = "&" if "?" in base else "?"
+    return f"{base}{separator}session_id={SESSION_PLACEHOLDER}{hash_mark}{fragment}"
+
+
+def validate_email(value: Any) -> str | None:
+    """An optional email address (at most 254 characters)."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > EMAIL_MAX or not _EMAIL.match(value.strip()):
+        raise BadUserInput("email must be a valid email address", field="email")
+    return value.strip()
+
+
+async def find_buyer(ctx: RequestContext, student_id: str | None) -> Buyer:
+    """The student who buys (see the module docstring, step 2)."""
+    principal = ctx.principal
+    if principal.is_user and not (principal.is_admin and student_id):
+        own = await _own_student(ctx, principal)
+        if student_id is not None and student_id != own["id"]:
+            raise Forbidden("You can only check out for your own student account")
+        return Buyer(student_id=own["id"], user_id=principal.user_id, courses_as=principal)
+    if student_id is None:
+        if principal.is_anonymous:
+            raise Unauthenticated("Log in, or pass the studentId of an existing student")
+        raise BadUserInput("studentId is required when checking out as a service", field="studentId")
+    data = await ctx.client.call(STUDENTS, STUDENT, {"id": student_id}, as_="service")
+    student = data.get("student")
+    if not student:
+        raise NotFound(f"No student with id {student_id}", field="studentId")
+    courses_as: CallAs = principal if principal.is_user else "service"
+    return Buyer(student_id=str(student["id"]), user_id=student.get("userId"), courses_as=courses_as)
+
+
+async def _own_student(ctx: RequestContext, principal: Principal) -> dict[str, Any]:
+    data = await ctx.client.call(STUDENTS, MY_STUDENT, as_=principal)
+    student = data.get("myStudent")
+    if not student:
+        data = await ctx.client.call(STUDENTS, REGISTER_STUDENT, {"userId": principal.user_id}, as_=principal)
+        student = data.get("registerStudent")
+    if not student or not student.get("id"):
+        raise UpstreamUnavailable("students-internal returned no student for this user")
+    return dict(student)
+
+
+async def price_cart(ctx: RequestContext, buyer: Buyer, course_ids: list[str]) -> list[LineItem]:
+    """Snapshots of the courses' titles and prices, from ONE teach-internal call."""
+    data = await ctx.client.call(COURSES, COURSES_BY_IDS, {"ids": course_ids}, as_=buyer.courses_as)
+    courses = data.get("coursesByIds") or []
+    if len(courses) != len(course_ids):
+        raise UpstreamUnavailable("teach-internal answered coursesByIds with the wrong number of courses")
+    lines: list[LineItem] = []
+    for course_id, course in zip(course_ids, courses, strict=True):
+        if not course or not course.get("published"):
+            raise NotFound(f"Course {course_id} does not exist or is not for sale", courseId=course_id)
+        price = course.get("priceCents")
+        currency = str(course.get("currency") or "").upper()
+        if not isinstance(price, int) or price < 0 or not _CURRENCY.match(currency):
+            raise UpstreamUnavailable(f"teach-internal returned an invalid price for course {course_id}")
+        title = str(course.get("title") or course_id)[:TITLE_MAX]
+        lines.append(LineItem(course_id=course_id, title=title, price_cents=price, currency=currency))
+    currencies = sorted({line.currency for line in lines})
+    if len(currencies) > 1:
+        raise BadUserInput(
+            f"All courses of a checkout must have one currency; this cart mixes {', '.join(currencies)}",
+            field="items",
+        )
+    if all(line.price_cents == 0 for line in lines):
+        raise BadUserInput(
+            "These courses are free: enroll with students-internal enrollMe instead of checking out",
+            field="items",
+        )
+    return lines
+
+
+async def refuse_owned(ctx: RequestContext, buyer: Buyer, lines: list[LineItem]) -> None:
+    """ALREADY_ENROLLED for the first course the buyer owns, from ONE students-internal call."""
+    ids = [line.course_id for line in lines]
+    data = await ctx.client.call(
+        STUDENTS, ENROLLMENT_STATUS, {"courseIds": ids, "studentId": buyer.student_id}, as_="service"
+    )
+    owned = {str(s["courseId"]) for s in data.get("enrollmentStatus") or [] if s.get("enrolled")}
+    for line in lines:
+        if line.course_id in owned:
+            raise AlreadyEnrolled(course_id=line.course_id, course_title=line.title)
+
+
+async def create_checkout(
+    ctx: RequestContext,
+    items: Any,
+    success_url: Any,
+    cancel_url: Any,
+    student_id: Any = None,
+    email: Any = None,
+) -> dict[str, Any]:
+    """The ``createCheckout`` mutation: ``{sessionId, url, orderId}``."""
+    course_ids = validate_items(items)
+    success = success_url_with_session(validate_url(success_url, "successUrl"))
+    if len(success) > URL_MAX:
+        raise BadUserInput(f"successUrl must be at most {URL_MAX} characters", field="successUrl")
+    cancel = validate_url(cancel_url, "cancelUrl")
+    email = validate_email(email)
+    if student_id is not None:
+        student_id = validate_id(student_id, "studentId", "studentId")
+    try:
+        buyer = await find_buyer(ctx, student_id)
+        lines = await price_cart(ctx, buyer, course_ids)
+        await refuse_owned(ctx, buyer, lines)
+    except CrossPluginError as exc:
+        # Another plugin refused (its code is kept); say which one, for the person reading it.
+        raise CrossPluginError(
+            exc.plugin, exc.operation, exc.code, f"{exc.plugin}: {exc.message}", exc.extensions
+        ) from exc
+
+    runtime = ctx.plugin
+    state = state_of(runtime)
+    order_id = uuid.uuid4().hex
+    currency = lines[0].currency
+    now = utcnow()
+    async with runtime.sessions() as session, session.begin():
+        await session.execute(
+            insert(orders).values(
+                id=order_id,
+                student_id=buyer.student_id,
+                user_id=buyer.user_id,
+                email=email,
+                status=PENDING,
+                total_cents=sum(line.price_cents for line in lines),
+                currency=currency,
+                provider=state.provider.name,
+                success_url=success,
+                cancel_url=cancel,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        await session.execute(
+            insert(order_items).values(
+                [
+                    {
+                        "id": uuid.uuid4().hex,
+                        "order_id": order_id,
+                        "course_id": line.course_id,
+                        "title": line.title,
+                        "price_cents": line.price_cents,
+                        "currency": line.currency,
+                        "position": position,
+                    }
+                    for position, line in enumerate(lines)
+                ]
+            )
+        )
+    request = CheckoutRequest(
+        order_id=order_id,
+        line_items=lines,
+        currency=currency,
+        success_url=success,
+        cancel_url=cancel,
+        customer_email=email,
+    )
+    try:
+        checkout = await state.provider.create_session(request)
+    except ProviderError as exc:
+        runtime.log.warning("checkout session for order %s failed: %s", order_id, exc)
+        async with runtime.sessions() as session, session.begin():
+            await session.execute(
+                update(orders)
+                .where(orders.c.id == order_id, orders.c.status == PENDING)
+                .values(status=CANCELLED, updated_at=utcnow())
+            )
+        raise UpstreamUnavailable(
+            "The payment provider is unavailable; nothing was charged. Please try again.", orderId=order_id
+        ) from exc
+    async with runtime.sessions() as session, session.begin():
+        await session.execute(
+            update(orders).where(orders.c.id == order_id).values(provider_session_id=checkout.id, updated_at=utcnow())
+        )
+    return {"sessionId": checkout.id, "url": checkout.url, "orderId": order_id}

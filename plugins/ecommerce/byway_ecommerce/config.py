@@ -1,0 +1,126 @@
+"""The plugin's settings: ``[plugin.ecommerce]`` in the TOML file, ``BYWAY_ECOMMERCE_<KEY>`` in the environment.
+
+Secrets (``stripe_secret_key``, ``stripe_webhook_secret``, ``admin_token``) belong in the
+environment: ``BYWAY_ECOMMERCE_STRIPE_SECRET_KEY``, ``BYWAY_ECOMMERCE_STRIPE_WEBHOOK_SECRET``,
+``BYWAY_ECOMMERCE_ADMIN_TOKEN``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+from byway.settings import ConfigurationError
+
+#: Signs the dev provider's events when no ``stripe_webhook_secret`` is configured (dev only).
+DEV_WEBHOOK_SECRET = "whsec_byway_dev_provider_not_a_secret"
+
+
+@dataclass(frozen=True)
+class EcommerceConfig:
+    """Every ``ecommerce`` setting with its default."""
+
+    #: Stripe API secret key; without it the built-in dev provider is used (refused in production).
+    stripe_secret_key: str = ""
+    #: Secret that verifies ``Stripe-Signature`` headers (required with a secret key).
+    stripe_webhook_secret: str = ""
+    #: Stripe API base URL (tests point it at a fake server); empty means api.stripe.com.
+    stripe_api_base: str = ""
+    #: Retries of a failed Stripe request inside the SDK (safe: requests carry idempotency keys).
+    stripe_max_network_retries: int = 2
+    #: Seconds per Stripe request.
+    stripe_timeout_seconds: float = 30.0
+    #: Token accepted in ``X-Byway-Admin-Token`` by ``POST /api/ecommerce/reconcile``; empty disables it.
+    admin_token: str = ""
+    #: How often the outbox worker job runs (it is also woken right after each fulfilment).
+    outbox_interval_seconds: float = 2.0
+    #: Rows a worker claims at once.
+    outbox_batch_size: int = 50
+    #: Attempts before an outbox row is marked failed (reconcile re-drives failed rows).
+    outbox_max_attempts: int = 8
+    #: Backoff after the n-th failure: ``outbox_backoff_seconds * 2**(n-1)``, capped below.
+    outbox_backoff_seconds: float = 2.0
+    outbox_max_backoff_seconds: float = 600.0
+    #: How long a worker holds a claimed row before another worker may take it over.
+    outbox_lease_seconds: float = 120.0
+    #: How often the reconcile job runs (0 switches the job off).
+    reconcile_interval_seconds: float = 300.0
+    #: Reconcile re-checks the enrollments of orders paid within this many days.
+    reconcile_days: int = 7
+    #: verifyCheckout waits up to this long for enrollments another worker is delivering.
+    verify_wait_seconds: float = 3.0
+    #: Lifetime of a dev provider checkout session (Stripe's default is 24 hours).
+    dev_session_ttl_seconds: float = 86400.0
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, Any]) -> EcommerceConfig:
+        """Parse and check the plugin's configuration (values from the environment are strings).
+
+        Raises:
+            ConfigurationError: a value has the wrong type or is out of range.
+        """
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name not in raw or raw[f.name] is None:
+                continue
+            value = raw[f.name]
+            try:
+                if f.type == "int":
+                    values[f.name] = int(value)
+                elif f.type == "float":
+                    values[f.name] = float(value)
+                else:
+                    values[f.name] = str(value).strip()
+            except (TypeError, ValueError) as exc:
+                raise ConfigurationError(f"[plugin.ecommerce] {f.name}: {value!r} is not a {f.type}") from exc
+        config = cls(**values)
+        config.check()
+        return config
+
+    def check(self) -> None:
+        """Refuse values that would break the worker or the provider."""
+        positive = {
+            "outbox_interval_seconds": self.outbox_interval_seconds,
+            "outbox_batch_size": self.outbox_batch_size,
+            "outbox_max_attempts": self.outbox_max_attempts,
+            "outbox_lease_seconds": self.outbox_lease_seconds,
+            "reconcile_days": self.reconcile_days,
+            "stripe_timeout_seconds": self.stripe_timeout_seconds,
+            "dev_session_ttl_seconds": self.dev_session_ttl_seconds,
+        }
+        for name, value in positive.items():
+            if value <= 0:
+                raise ConfigurationError(f"[plugin.ecommerce] {name} must be positive, not {value}")
+        non_negative = {
+            "stripe_max_network_retries": self.stripe_max_network_retries,
+            "outbox_backoff_seconds": self.outbox_backoff_seconds,
+            "outbox_max_backoff_seconds": self.outbox_max_backoff_seconds,
+            "reconcile_interval_seconds": self.reconcile_interval_seconds,
+            "verify_wait_seconds": self.verify_wait_seconds,
+        }
+        for name, value in non_negative.items():
+            if value < 0:
+                raise ConfigurationError(f"[plugin.ecommerce] {name} must not be negative, not {value}")
+        if self.stripe_secret_key and not self.stripe_webhook_secret:
+            raise ConfigurationError(
+                "[plugin.ecommerce] stripe_secret_key is set but stripe_webhook_secret is not: "
+                "set BYWAY_ECOMMERCE_STRIPE_WEBHOOK_SECRET (webhooks could not be verified)"
+            )
+        if self.stripe_api_base and not self.stripe_api_base.startswith(("http://", "https://")):
+            raise ConfigurationError("[plugin.ecommerce] stripe_api_base must be an http(s) URL")
+
+    @property
+    def uses_stripe(self) -> bool:
+        """True when a Stripe secret key is configured."""
+        return bool(self.stripe_secret_key)
+
+    @property
+    def webhook_secret(self) -> str:
+        """The secret webhook signatures are checked with (the dev default without Stripe)."""
+        return self.stripe_webhook_secret or DEV_WEBHOOK_SECRET
+
+    def backoff_seconds(self, attempts: int) -> float:
+        """Delay before the next try after ``attempts`` failures (exponential, bounded)."""
+        exponent = min(max(attempts - 1, 0), 30)
+        return float(min(self.outbox_backoff_seconds * 2**exponent, self.outbox_max_backoff_seconds))

@@ -1,0 +1,155 @@
+"""The dev payment provider's checkout page: ``/api/ecommerce/dev-checkout/<session id>``.
+
+GET shows the courses, the total and Pay / Cancel buttons. POST ``action=pay`` completes the
+session, builds a Stripe-format ``checkout.session.completed`` event, signs it the way Stripe
+does (``Stripe-Signature`` with the webhook secret) and hands it to the webhook handler — the
+same verification and fulfilment code real Stripe events go through — then redirects (303) to
+the success URL with the session id. ``action=cancel`` expires the session (delivered as a
+signed ``checkout.session.expired`` event, which cancels the order) and redirects to the cancel
+URL. Only served while the dev provider is active (never in production).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import secrets
+import time
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
+
+import stripe
+from sqlalchemy import select
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from byway.web import read_body
+from byway_ecommerce.models import dev_sessions
+from byway_ecommerce.providers import DevProvider, ProviderSession
+from byway_ecommerce.state import state_of
+from byway_ecommerce.webhook import handle_webhook
+
+if TYPE_CHECKING:
+    from byway.runtime import PluginRuntime
+
+#: A checkout form is tiny; anything bigger is refused.
+MAX_FORM_BYTES = 4096
+
+
+def stripe_event(event_type: str, obj: dict[str, Any]) -> dict[str, Any]:
+    """A Stripe-format event wrapping ``obj``."""
+    return {
+        "id": "evt_dev_" + secrets.token_hex(12),
+        "object": "event",
+        "api_version": stripe.api_version,
+        "created": int(time.time()),
+        "livemode": False,
+        "pending_webhooks": 1,
+        "request": {"id": None, "idempotency_key": None},
+        "type": event_type,
+        "data": {"object": obj},
+    }
+
+
+def signed_payload(event: dict[str, Any], secret: str) -> tuple[bytes, str]:
+    """The event's JSON body and its ``Stripe-Signature`` header, signed as Stripe signs."""
+    payload = json.dumps(event, separators=(",", ":"))
+    return payload.encode("utf-8"), stripe.WebhookSignature.generate_signature_header(payload, secret)
+
+
+def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
+    return HTMLResponse(
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        "<style>body{font-family:system-ui,sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem}"
+        "table{width:100%;border-collapse:collapse}td{padding:.4rem 0;border-bottom:1px solid #ddd}"
+        "td.price{text-align:right}button{font-size:1rem;padding:.6rem 1.4rem;margin-right:.6rem}"
+        ".note{color:#666;font-size:.9rem}</style></head>"
+        f"<body>{body}</body></html>",
+        status_code=status,
+    )
+
+
+def _money(cents: int, currency: str) -> str:
+    return f"{cents // 100}.{cents % 100:02d} {currency.upper()}"
+
+
+def _provider(runtime: PluginRuntime) -> DevProvider | None:
+    provider = state_of(runtime).provider
+    return provider if isinstance(provider, DevProvider) else None
+
+
+async def _deliver(runtime: PluginRuntime, event_type: str, checkout: ProviderSession) -> tuple[int, dict[str, Any]]:
+    payload, signature = signed_payload(stripe_event(event_type, checkout.raw), state_of(runtime).config.webhook_secret)
+    return await handle_webhook(runtime, payload, signature)
+
+
+async def checkout_page(runtime: PluginRuntime, request: Request) -> Response:
+    """GET: the checkout page of a dev session."""
+    provider = _provider(runtime)
+    session_id = request.path_params["session_id"]
+    if provider is None:
+        return _page("Not found", "<h1>Not found</h1>", 404)
+    async with runtime.sessions() as session:
+        row = (await session.execute(select(dev_sessions).where(dev_sessions.c.id == session_id))).first()
+    checkout = await provider.retrieve_session(session_id)
+    if row is None or checkout is None:
+        return _page("Not found", "<h1>Unknown checkout session</h1>", 404)
+    lines = "".join(
+        f"<tr><td>{html.escape(item['title'])}</td>"
+        f"<td class='price'>{html.escape(_money(item['price_cents'], item['currency']))}</td></tr>"
+        for item in json.loads(row.line_items)
+    )
+    total = html.escape(_money(row.amount_total, row.currency))
+    if checkout.status == "open":
+        actions = (
+            "<form method='post'>"
+            "<button type='submit' name='action' value='pay' id='pay'>Pay</button>"
+            "<button type='submit' name='action' value='cancel' id='cancel'>Cancel</button>"
+            "</form>"
+        )
+    elif checkout.is_paid:
+        actions = "<p id='state'>This checkout is paid.</p>"
+    else:
+        actions = "<p id='state'>This checkout has expired or was cancelled.</p>"
+    body = (
+        "<h1>Byway checkout</h1>"
+        "<p class='note'>Development payment provider: no real money moves.</p>"
+        f"<table>{lines}<tr><td><strong>Total</strong></td><td class='price' id='total'>"
+        f"<strong>{total}</strong></td></tr></table>{actions}"
+    )
+    return _page("Byway checkout", body)
+
+
+async def checkout_action(runtime: PluginRuntime, request: Request) -> Response:
+    """POST ``action=pay|cancel``: complete or cancel the session, deliver the signed event, redirect."""
+    provider = _provider(runtime)
+    session_id = request.path_params["session_id"]
+    if provider is None:
+        return _page("Not found", "<h1>Not found</h1>", 404)
+    body = await read_body(request, MAX_FORM_BYTES)
+    try:
+        form = parse_qs(body.decode("utf-8"), max_num_fields=10)
+    except (UnicodeDecodeError, ValueError):
+        form = {}
+    action = (form.get("action") or [""])[0]
+    if action not in {"pay", "cancel"}:
+        return _page("Bad request", "<h1>Bad request</h1><p>action must be pay or cancel.</p>", 400)
+    before = await provider.retrieve_session(session_id)
+    if before is None:
+        return _page("Not found", "<h1>Unknown checkout session</h1>", 404)
+    if action == "pay":
+        after, changed = await provider.mark_paid(session_id)
+        if after is None or not after.is_paid:
+            return _page("Checkout closed", "<h1>This checkout has expired or was cancelled</h1>", 409)
+        if changed:
+            status, _ = await _deliver(runtime, "checkout.session.completed", after)
+            if status != 200:
+                return _page("Payment error", "<h1>The payment could not be recorded</h1>", 502)
+        target = str(after.raw["success_url"]).replace("{CHECKOUT_SESSION_ID}", session_id)
+        return RedirectResponse(target, status_code=303)
+    after, changed = await provider.mark_expired(session_id)
+    if changed and after is not None:
+        await _deliver(runtime, "checkout.session.expired", after)
+    return RedirectResponse(str(before.raw["cancel_url"]), status_code=303)

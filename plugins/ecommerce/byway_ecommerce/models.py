@@ -1,0 +1,189 @@
+"""The tables of ``ecommerce``: orders and their item snapshots, payments, processed webhook events,
+the durable enrollment outbox, and the dev payment provider's checkout sessions.
+
+``orders.student_id`` and ``order_items.course_id`` are cross-plugin references (students-internal
+and teach-internal): no foreign key can reach them, the resolvers enforce them (see the plugin's
+declared relations).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData()
+
+ID_LENGTH = 32
+#: Longest id of another plugin we store (their ids are opaque strings).
+FOREIGN_ID_LENGTH = 64
+#: Longest provider id (Stripe ids are well below this).
+PROVIDER_ID_LENGTH = 255
+TITLE_MAX = 500
+URL_MAX = 2048
+EMAIL_MAX = 254
+
+# Order statuses (the GraphQL enum).
+PENDING = "PENDING"
+PAID = "PAID"
+CANCELLED = "CANCELLED"
+REFUNDED = "REFUNDED"
+
+# Outbox statuses: an item is first enrolled, and after a refund its enrollment is revoked.
+OUTBOX_PENDING = "pending"
+OUTBOX_DONE = "done"
+OUTBOX_FAILED = "failed"
+OUTBOX_REVOKE_PENDING = "revoke_pending"
+OUTBOX_REVOKED = "revoked"
+OUTBOX_REVOKE_FAILED = "revoke_failed"
+#: Statuses a worker picks up (when due and not leased).
+OUTBOX_ACTIVE = (OUTBOX_PENDING, OUTBOX_REVOKE_PENDING)
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware, in UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always read back timezone-aware.
+
+    SQLite has no time zones: values are stored as naive UTC text (which sorts chronologically,
+    so ``next_attempt_at <= :now`` works in SQL); Postgres stores ``timestamptz``.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+        assert isinstance(moment, datetime)
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("id", String(ID_LENGTH), primary_key=True),
+    # students-internal Student.id (the buyer); user_id is the buyer's authentication user, if any.
+    Column("student_id", String(FOREIGN_ID_LENGTH), nullable=False, index=True),
+    Column("user_id", String(FOREIGN_ID_LENGTH), nullable=True, index=True),
+    Column("email", String(EMAIL_MAX), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("total_cents", Integer, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("provider", String(16), nullable=False),
+    Column("provider_session_id", String(PROVIDER_ID_LENGTH), nullable=True, unique=True),
+    Column("success_url", String(URL_MAX), nullable=False),
+    Column("cancel_url", String(URL_MAX), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("paid_at", UTCDateTime(), nullable=True),
+    Index("ix_orders_status_created", "status", "created_at"),
+    Index("ix_orders_status_paid", "status", "paid_at"),
+)
+
+order_items = Table(
+    "order_items",
+    metadata,
+    Column("id", String(ID_LENGTH), primary_key=True),
+    Column("order_id", String(ID_LENGTH), ForeignKey("orders.id", ondelete="CASCADE"), nullable=False),
+    # teach-internal Course.id; title and price are snapshots taken at checkout.
+    Column("course_id", String(FOREIGN_ID_LENGTH), nullable=False, index=True),
+    Column("title", String(TITLE_MAX), nullable=False),
+    Column("price_cents", Integer, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("position", Integer, nullable=False),
+    UniqueConstraint("order_id", "course_id", name="uq_order_items_order_course"),
+)
+
+payments = Table(
+    "payments",
+    metadata,
+    Column("id", String(ID_LENGTH), primary_key=True),
+    Column("order_id", String(ID_LENGTH), ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, unique=True),
+    # The provider's payment id (Stripe PaymentIntent, else the Checkout Session id).
+    Column("provider_reference", String(PROVIDER_ID_LENGTH), nullable=False, unique=True),
+    Column("amount_cents", Integer, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("amount_refunded_cents", Integer, nullable=False, default=0),
+    # Which path recorded it first: webhook, verify or reconcile; event_id when it was an event.
+    Column("source", String(16), nullable=False),
+    Column("event_id", String(PROVIDER_ID_LENGTH), nullable=True),
+    Column("raw", Text, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+processed_events = Table(
+    "processed_events",
+    metadata,
+    Column("event_id", String(PROVIDER_ID_LENGTH), primary_key=True),
+    Column("type", String(100), nullable=False),
+    Column("received_at", UTCDateTime(), nullable=False),
+)
+
+enrollment_outbox = Table(
+    "enrollment_outbox",
+    metadata,
+    Column("id", String(ID_LENGTH), primary_key=True),
+    Column("order_id", String(ID_LENGTH), ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("order_item_id", String(ID_LENGTH), ForeignKey("order_items.id", ondelete="CASCADE"), nullable=False),
+    Column("student_id", String(FOREIGN_ID_LENGTH), nullable=False),
+    Column("course_id", String(FOREIGN_ID_LENGTH), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    # Due time; while a worker holds the row (claim_token set) it is the end of its lease.
+    Column("next_attempt_at", UTCDateTime(), nullable=False),
+    Column("claim_token", String(ID_LENGTH), nullable=True),
+    Column("last_error", String(1000), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("order_item_id", name="uq_enrollment_outbox_order_item"),
+    Index("ix_enrollment_outbox_status_due", "status", "next_attempt_at"),
+)
+
+dev_sessions = Table(
+    "dev_checkout_sessions",
+    metadata,
+    Column("id", String(PROVIDER_ID_LENGTH), primary_key=True),
+    Column("idempotency_key", String(PROVIDER_ID_LENGTH), nullable=False, unique=True),
+    Column("order_id", String(ID_LENGTH), nullable=False, index=True),
+    # open -> complete (paid) or expired, like a Stripe Checkout Session.
+    Column("status", String(16), nullable=False),
+    Column("payment_status", String(16), nullable=False),
+    Column("amount_total", Integer, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("payment_intent", String(PROVIDER_ID_LENGTH), nullable=True),
+    Column("customer_email", String(EMAIL_MAX), nullable=True),
+    Column("success_url", String(URL_MAX), nullable=False),
+    Column("cancel_url", String(URL_MAX), nullable=False),
+    Column("line_items", Text, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+)

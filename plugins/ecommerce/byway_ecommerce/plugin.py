@@ -1,0 +1,90 @@
+"""Hook implementations of the ``ecommerce`` plugin (wiring only; the rules live in the modules)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from sqlalchemy import MetaData
+from starlette.routing import BaseRoute
+
+import byway
+from byway.declarations import GraphQLApi, Job, Operation, PluginInfo, Relation
+from byway.runtime import PluginRuntime
+from byway_ecommerce import commands, models, relations, resolvers, routes
+from byway_ecommerce.config import EcommerceConfig
+from byway_ecommerce.operations import OPERATIONS
+from byway_ecommerce.outbox import outbox_job
+from byway_ecommerce.reconcile import reconcile_job
+from byway_ecommerce.state import close_state, state_of
+
+HERE = Path(__file__).parent
+
+
+@byway.hookimpl
+def byway_register_plugin() -> PluginInfo:
+    return PluginInfo(name="ecommerce", description="Checkout of paid courses; payments become enrollments")
+
+
+@byway.hookimpl
+def byway_register_models() -> MetaData:
+    return models.metadata
+
+
+@byway.hookimpl
+def byway_register_migrations() -> Path:
+    return HERE / "migrations"
+
+
+@byway.hookimpl
+def byway_register_schema() -> GraphQLApi:
+    return GraphQLApi((HERE / "schema.graphql").read_text(encoding="utf-8"), resolvers.BINDABLES)
+
+
+@byway.hookimpl
+def byway_register_routes(plugin: PluginRuntime) -> list[BaseRoute]:
+    return list(routes.build_routes(plugin))
+
+
+@byway.hookimpl
+def byway_register_relations() -> list[Relation]:
+    return list(relations.RELATIONS)
+
+
+@byway.hookimpl
+def byway_register_operations() -> list[Operation]:
+    return OPERATIONS
+
+
+@byway.hookimpl
+def byway_register_jobs(plugin: PluginRuntime) -> list[Job]:
+    config = EcommerceConfig.from_mapping(plugin.config)
+    return [
+        Job("outbox", config.outbox_interval_seconds, outbox_job),
+        Job(
+            "reconcile",
+            config.reconcile_interval_seconds or 1.0,
+            reconcile_job,
+            enabled=config.reconcile_interval_seconds > 0,
+        ),
+    ]
+
+
+@byway.hookimpl
+def byway_register_commands(cli: click.Group) -> None:
+    commands.register_commands(cli)
+
+
+@byway.hookimpl
+def byway_startup(plugin: PluginRuntime) -> None:
+    state = state_of(plugin)
+    if plugin.settings.is_production and not state.config.uses_stripe:
+        raise RuntimeError(
+            "BYWAY_ENV=production needs a real payment provider: set BYWAY_ECOMMERCE_STRIPE_SECRET_KEY and "
+            "BYWAY_ECOMMERCE_STRIPE_WEBHOOK_SECRET (the dev payment provider is for development only)"
+        )
+
+
+@byway.hookimpl
+async def byway_shutdown(plugin: PluginRuntime) -> None:
+    await close_state(plugin)

@@ -1,0 +1,74 @@
+"""The REST endpoints of ``ecommerce``, mounted under ``/api/ecommerce/``.
+
+* ``POST /stripe/webhook`` — Stripe-signed events only (see :mod:`byway_ecommerce.webhook`).
+* ``POST /reconcile`` — admin only: an admin user's JWT (``Authorization: Bearer``) or the
+  configured ``admin_token`` in ``X-Byway-Admin-Token`` (compared in constant time). Optional
+  query parameter ``days`` (1-365). Returns the JSON summary of :mod:`byway_ecommerce.reconcile`.
+* ``GET|POST /dev-checkout/<session id>`` — the dev provider's checkout page (dev only).
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from byway.auth import require_admin
+from byway.errors import BadUserInput, Unauthenticated
+from byway.runtime import PluginRuntime
+from byway.web import read_body, rest_endpoint
+from byway_ecommerce.devcheckout import checkout_action, checkout_page
+from byway_ecommerce.reconcile import reconcile
+from byway_ecommerce.state import config_of
+from byway_ecommerce.webhook import handle_webhook
+
+ADMIN_TOKEN_HEADER = "x-byway-admin-token"
+
+
+def authorize_reconcile(runtime: PluginRuntime, request: Request) -> None:
+    """Admin JWT or the configured admin token; anonymous → 401, any other caller → 403."""
+    presented = request.headers.get(ADMIN_TOKEN_HEADER)
+    if presented is not None:
+        expected = config_of(runtime).admin_token
+        if expected and hmac.compare_digest(presented.encode("utf-8"), expected.encode("utf-8")):
+            return
+        raise Unauthenticated("Invalid admin token")
+    require_admin(runtime.principal_for(request))
+
+
+def _days(request: Request) -> int | None:
+    raw = request.query_params.get("days")
+    if raw is None:
+        return None
+    if not raw.isdigit() or not 1 <= int(raw) <= 365:
+        raise BadUserInput("days must be a whole number between 1 and 365", field="days")
+    return int(raw)
+
+
+def build_routes(runtime: PluginRuntime) -> list[Route]:
+    """The plugin's routes, closing over its runtime."""
+
+    @rest_endpoint
+    async def stripe_webhook(request: Request) -> Response:
+        payload = await read_body(request, runtime.settings.max_body_bytes)
+        status, body = await handle_webhook(runtime, payload, request.headers.get("stripe-signature"))
+        return JSONResponse(body, status_code=status)
+
+    @rest_endpoint
+    async def reconcile_endpoint(request: Request) -> Response:
+        authorize_reconcile(runtime, request)
+        return JSONResponse(await reconcile(runtime, days=_days(request)))
+
+    @rest_endpoint
+    async def dev_checkout(request: Request) -> Response:
+        if request.method == "GET":
+            return await checkout_page(runtime, request)
+        return await checkout_action(runtime, request)
+
+    return [
+        Route("/stripe/webhook", stripe_webhook, methods=["POST"]),
+        Route("/reconcile", reconcile_endpoint, methods=["POST"]),
+        Route("/dev-checkout/{session_id}", dev_checkout, methods=["GET", "POST"]),
+    ]

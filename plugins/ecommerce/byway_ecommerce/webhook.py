@@ -1,0 +1,114 @@
+"""``POST /api/ecommerce/stripe/webhook``: Stripe-signed events only.
+
+The raw body is verified with the stripe SDK (``Stripe-Signature``, tolerance 300 s) before
+anything is parsed or written: a bad or stale signature gets 400 and writes nothing. A handled
+event's id is recorded (``INSERT ... ON CONFLICT DO NOTHING RETURNING``) in the same transaction
+as its effect, so a redelivered event is a no-op and a failed one leaves no trace and is retried
+by Stripe. The answer comes right after the commit; enrollments are delivered by the outbox
+worker, woken in the background.
+
+The dev provider delivers its events through :func:`handle_webhook` too (same verification,
+same fulfilment).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import stripe
+from sqlalchemy import select
+
+from byway_ecommerce import outbox
+from byway_ecommerce.db import dialect_insert
+from byway_ecommerce.fulfilment import Outcome, cancel_in, fulfil_in, refund_in
+from byway_ecommerce.models import orders, processed_events, utcnow
+from byway_ecommerce.providers import ProviderSession
+from byway_ecommerce.state import config_of
+
+if TYPE_CHECKING:
+    from byway.runtime import PluginRuntime
+
+#: Stripe's default: a signature older than this (seconds) is refused, which stops replays.
+TOLERANCE_SECONDS = 300
+
+PAID_EVENTS = frozenset({"checkout.session.completed", "checkout.session.async_payment_succeeded"})
+CANCEL_EVENTS = frozenset({"checkout.session.async_payment_failed", "checkout.session.expired"})
+REFUND_EVENTS = frozenset({"charge.refunded"})
+HANDLED_EVENTS = PAID_EVENTS | CANCEL_EVENTS | REFUND_EVENTS
+
+
+def _refusal(message: str) -> tuple[int, dict[str, Any]]:
+    return 400, {"errors": [{"message": message, "extensions": {"code": "BAD_USER_INPUT"}}]}
+
+
+def verify_event(payload: bytes, signature: str | None, secret: str) -> dict[str, Any]:
+    """The event in a verified payload; :class:`ValueError` with a reason otherwise."""
+    try:
+        stripe.Webhook.construct_event(payload, signature, secret, tolerance=TOLERANCE_SECONDS)
+    except stripe.SignatureVerificationError as exc:
+        raise ValueError(f"Invalid Stripe signature: {exc.user_message or exc}") from exc
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:  # signed, but not an event
+        raise ValueError("The payload is not a Stripe event") from exc
+    event = json.loads(payload)
+    if not isinstance(event, dict):
+        raise ValueError("The payload is not a Stripe event")
+    data = event.get("data")
+    if (
+        not isinstance(event.get("id"), str)
+        or not event["id"]
+        or len(event["id"]) > 255
+        or not isinstance(event.get("type"), str)
+        or not isinstance(data, dict)
+        or not isinstance(data.get("object"), dict)
+    ):
+        raise ValueError("The payload is not a Stripe event")
+    return event
+
+
+async def handle_webhook(runtime: PluginRuntime, payload: bytes, signature: str | None) -> tuple[int, dict[str, Any]]:
+    """Verify and apply one webhook delivery; returns ``(http_status, json_body)``."""
+    try:
+        event = verify_event(payload, signature, config_of(runtime).webhook_secret)
+    except ValueError as exc:
+        runtime.log.warning("webhook refused: %s", exc)
+        return _refusal(str(exc))
+    if event["type"] not in HANDLED_EVENTS:
+        return 200, {"received": True, "id": event["id"], "type": event["type"], "result": "ignored"}
+    outcome = await apply_event(runtime, event)
+    if outcome.wake:
+        outbox.wake(runtime)
+    return 200, {"received": True, "id": event["id"], "type": event["type"], **outcome.as_json()}
+
+
+async def apply_event(runtime: PluginRuntime, event: dict[str, Any]) -> Outcome:
+    """Record the event id and apply its effect in ONE transaction (a duplicate does nothing)."""
+    obj: dict[str, Any] = event["data"]["object"]
+    async with runtime.sessions() as session, session.begin():
+        first = (
+            await session.execute(
+                dialect_insert(runtime)(processed_events)
+                .values(event_id=event["id"], type=event["type"], received_at=utcnow())
+                .on_conflict_do_nothing(index_elements=["event_id"])
+                .returning(processed_events.c.event_id)
+            )
+        ).first()
+        if first is None:
+            return Outcome("duplicate")
+        if event["type"] in REFUND_EVENTS:
+            return await refund_in(session, runtime, obj)
+        checkout = ProviderSession.from_stripe(obj)
+        order_id = checkout.order_id
+        if order_id is None and checkout.id:
+            order_id = (
+                await session.execute(select(orders.c.id).where(orders.c.provider_session_id == checkout.id))
+            ).scalar()
+        if not order_id:
+            runtime.log.warning("event %s: session %s names no order; ignored", event["id"], checkout.id)
+            return Outcome("unknown_order")
+        if event["type"] in CANCEL_EVENTS:
+            return await cancel_in(session, order_id, checkout.id)
+        if not checkout.is_paid:
+            # e.g. a bank debit: checkout.session.async_payment_succeeded follows.
+            return Outcome("awaiting_payment", order_id)
+        return await fulfil_in(session, runtime, order_id, checkout, source="webhook", raw=event, event_id=event["id"])
