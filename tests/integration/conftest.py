@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,8 @@ from byway_teach import plugin as teach
 from byway_teach_internal import plugin as teach_internal
 
 CORE_PLUGINS = [authentication, teach, teach_internal, students_internal]
+#: Cheap argon2 parameters (as in the authentication plugin's tests) so registering users is fast.
+FAST_HASHING: dict[str, Any] = {"password_time_cost": 1, "password_memory_kib": 1024, "password_parallelism": 1}
 
 REGISTER = """
 mutation Register($email: String!, $password: String!) {
@@ -93,7 +96,21 @@ class World:
         return course_id
 
 
+def fast_settings(settings: Settings) -> Settings:
+    """``settings`` with cheap password hashing for the authentication plugin."""
+    plugins = dict(settings.plugins)
+    plugins["authentication"] = {**plugins.get("authentication", {}), **FAST_HASHING}
+    return settings.with_overrides(plugins=plugins)
+
+
+@asynccontextmanager
+async def open_world(settings: Settings) -> AsyncIterator[World]:
+    """A running app with the four core plugins (fast hashing), for fixtures of any scope."""
+    async with running_app(CORE_PLUGINS, fast_settings(settings)) as app:
+        yield World(app)
+
+
 @pytest.fixture
 async def world(byway_settings: Settings) -> AsyncIterator[World]:
-    async with running_app(CORE_PLUGINS, byway_settings) as app:
-        yield World(app)
+    async with open_world(byway_settings) as w:
+        yield w
