@@ -2,7 +2,8 @@
 
 Plugin authors import :data:`hookimpl` to mark hook implementations; everything else a plugin
 needs lives in :mod:`byway.declarations`, :mod:`byway.context`, :mod:`byway.auth`,
-:mod:`byway.errors` and :mod:`byway.testing`.
+:mod:`byway.errors`, :mod:`byway.db` (ids, UTC timestamps, upserts), :mod:`byway.web`
+(REST helpers) and :mod:`byway.testing`.
 """
 
 import pluggy

@@ -1,19 +1,104 @@
-"""One SQLAlchemy async engine per plugin, opened and disposed by the host."""
+"""One SQLAlchemy async engine per plugin, opened and disposed by the host; and the small
+database helpers every plugin needs, so that none writes its own: :func:`new_id`, :func:`utcnow`,
+the :class:`UTCDateTime` column type, :func:`iso_utc` and :func:`insert_for`.
+"""
 
 from __future__ import annotations
 
 import logging
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, text
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy import DateTime, Dialect, event, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session
+from sqlalchemy.types import TypeDecorator
 
 log = logging.getLogger("byway.db")
 
 #: How long a SQLite connection waits for another writer before failing (seconds).
 SQLITE_BUSY_TIMEOUT = 30
+
+#: What :func:`insert_for` returns: ``sqlalchemy.dialects.sqlite.insert`` or ``postgresql.insert``.
+DialectInsert = Callable[[Any], sqlite.Insert] | Callable[[Any], postgresql.Insert]
+
+
+def new_id() -> str:
+    """A new opaque id for a primary key: 32 lowercase hex digits of a random UUID (uuid4)."""
+    return uuid.uuid4().hex
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware, in UTC."""
+    return datetime.now(UTC)
+
+
+def _aware_utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"naive datetime {moment.isoformat()} refused: give it a time zone (use byway.db.utcnow())")
+    return moment.astimezone(UTC)
+
+
+def iso_utc(moment: datetime) -> str:
+    """``moment`` as ISO-8601 in UTC for GraphQL output, e.g. ``2025-01-31T09:30:00.123456+00:00``.
+
+    Raises ``ValueError`` for a naive datetime: its zone is unknown. Columns of type
+    :class:`UTCDateTime` are always read back aware.
+    """
+    return _aware_utc(moment).isoformat()
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp column stored in UTC and always read back timezone-aware in UTC.
+
+    Its schema type is ``DateTime(timezone=True)``: ``timestamptz`` on PostgreSQL; on SQLite, which
+    has no time zones, naive UTC text (which sorts chronologically, so comparisons work in SQL).
+    Writing a naive datetime raises ``ValueError`` (wrapped in SQLAlchemy's ``StatementError`` when
+    a statement is executed); aware ones are converted to UTC. Reading attaches UTC to SQLite's
+    naive values and converts PostgreSQL's (in the session's time zone) to UTC, so the same code
+    sees the same values on both databases.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """The value to send: UTC; for SQLite without its zone (SQLite would drop it unconverted)."""
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"UTCDateTime needs a datetime, not {type(value).__name__}")
+        moment = _aware_utc(value)
+        return moment.replace(tzinfo=None) if dialect.name == "sqlite" else moment
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """The value read: aware, in UTC (a naive value from SQLite was stored in UTC)."""
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def insert_for(bound: AsyncSession | AsyncConnection | Session | Connection) -> DialectInsert:
+    """The ``insert`` construct of the dialect ``bound`` (a session or connection) talks to.
+
+    Both have ``on_conflict_do_nothing`` for idempotent ``INSERT ... ON CONFLICT DO NOTHING
+    RETURNING`` (let the unique index decide, never read-then-insert)::
+
+        stmt = insert_for(session)(users).values(...).on_conflict_do_nothing(index_elements=["email"])
+
+    Raises ``NotImplementedError`` for a dialect other than SQLite and PostgreSQL.
+    """
+    dialect = (bound.get_bind() if isinstance(bound, AsyncSession | Session) else bound).dialect.name
+    if dialect == "sqlite":
+        return sqlite.insert
+    if dialect == "postgresql":
+        return postgresql.insert
+    raise NotImplementedError(f"byway supports SQLite and PostgreSQL databases, not {dialect!r}")
 
 
 def async_url(url: str | URL) -> URL:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 from ariadne import MutationType, ObjectType, QueryType
@@ -11,6 +9,7 @@ from sqlalchemy import insert, select
 
 from byway.auth import require_user
 from byway.context import RequestContext
+from byway.db import new_id, utcnow
 from byway.errors import BadUserInput
 from byway_hello.models import greetings
 
@@ -66,11 +65,11 @@ async def resolve_greet(_: Any, info: Any, name: str) -> dict[str, Any]:
     user = require_user(ctx.principal)
     name = clean_name(name)
     values = {
-        "id": uuid.uuid4().hex,
+        "id": new_id(),
         "name": name,
         "message": f"{greeting_word(ctx)}, {name}!",
         "author_id": user.user_id,
-        "created_at": datetime.now(UTC),
+        "created_at": utcnow(),
     }
     async with ctx.session() as session:
         row = (await session.execute(insert(greetings).values(**values).returning(*greetings.c))).one()

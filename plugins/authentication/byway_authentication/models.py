@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, ForeignKey, MetaData, String, Table
+from sqlalchemy import Column, ForeignKey, MetaData, String, Table
+
+from byway.db import UTCDateTime
 
 # Named constraints keep SQLite batch migrations and Postgres in step.
 metadata = MetaData(
@@ -27,7 +29,7 @@ users = Table(
     Column("last_name", String(100), nullable=True),
     # teach.TeacherProfile.id, written only by updateUserTeacherProfile after teach confirms it.
     Column("teacher_profile_id", String(64), nullable=True, index=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
 )
 
 # Granted roles ("teacher", "admin"); "student" is implicit for every user. One row per grant, so
@@ -37,5 +39,5 @@ user_roles = Table(
     metadata,
     Column("user_id", String(32), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
     Column("role", String(32), primary_key=True),
-    Column("granted_at", DateTime(timezone=True), nullable=False),
+    Column("granted_at", UTCDateTime(), nullable=False),
 )

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from byway.auth import ROLE_ADMIN, ROLE_STUDENT, ROLE_TEACHER
+from byway.db import insert_for, iso_utc, new_id, utcnow
 from byway.runtime import PluginRuntime
 from byway_authentication.models import user_roles, users
 from byway_authentication.validation import normalize_email
@@ -44,36 +43,13 @@ class UserRecord:
             "lastName": self.last_name,
             "roles": list(self.roles),
             "teacherProfileId": self.teacher_profile_id,
-            "createdAt": iso(self.created_at),
+            "createdAt": iso_utc(self.created_at),
         }
-
-
-def new_id() -> str:
-    """A new opaque id."""
-    return uuid.uuid4().hex
-
-
-def now() -> datetime:
-    """The current time in UTC."""
-    return datetime.now(UTC)
-
-
-def iso(moment: datetime) -> str:
-    """ISO-8601 in UTC (SQLite hands back naive datetimes: they are UTC)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat()
 
 
 def effective_roles(granted: Iterable[str]) -> tuple[str, ...]:
     """Sorted roles with the implicit "student"."""
     return tuple(sorted({ROLE_STUDENT, *granted}))
-
-
-def insert_for(session: AsyncSession, table: Table) -> Any:
-    """The dialect's ``INSERT`` (it has ``on_conflict_do_nothing``)."""
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
 async def _roles_by_user(session: AsyncSession, user_ids: list[str]) -> dict[str, list[str]]:
@@ -145,7 +121,7 @@ async def create_user(
     """
     user_id = new_id()
     stmt = (
-        insert_for(session, users)
+        insert_for(session)(users)
         .values(
             id=user_id,
             email=email,
@@ -153,7 +129,7 @@ async def create_user(
             password_hash=password_hash,
             first_name=first_name,
             last_name=last_name,
-            created_at=now(),
+            created_at=utcnow(),
         )
         .on_conflict_do_nothing(index_elements=["email_normalized"])
         .returning(users.c.id)
@@ -167,8 +143,8 @@ async def grant_role(session: AsyncSession, user_id: str, role: str) -> None:
     if role not in GRANTABLE_ROLES:
         raise ValueError(f"role {role!r} cannot be granted")
     stmt = (
-        insert_for(session, user_roles)
-        .values(user_id=user_id, role=role, granted_at=now())
+        insert_for(session)(user_roles)
+        .values(user_id=user_id, role=role, granted_at=utcnow())
         .on_conflict_do_nothing(index_elements=["user_id", "role"])
     )
     await session.execute(stmt)

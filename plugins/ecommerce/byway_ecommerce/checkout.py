@@ -21,7 +21,6 @@ Order of work (nothing is written before every check passed):
 from __future__ import annotations
 
 import re
-import uuid
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -31,6 +30,7 @@ from sqlalchemy import insert, update
 from byway.auth import Principal
 from byway.client import CallAs, CrossPluginError
 from byway.context import RequestContext
+from byway.db import new_id, utcnow
 from byway.errors import (
     AlreadyEnrolled,
     BadUserInput,
@@ -48,7 +48,6 @@ from byway_ecommerce.models import (
     URL_MAX,
     order_items,
     orders,
-    utcnow,
 )
 from byway_ecommerce.operations import (
     COURSES,
@@ -240,7 +239,7 @@ async def create_checkout(
 
     runtime = ctx.plugin
     state = state_of(runtime)
-    order_id = uuid.uuid4().hex
+    order_id = new_id()
     currency = lines[0].currency
     now = utcnow()
     async with runtime.sessions() as session, session.begin():
@@ -264,7 +263,7 @@ async def create_checkout(
             insert(order_items).values(
                 [
                     {
-                        "id": uuid.uuid4().hex,
+                        "id": new_id(),
                         "order_id": order_id,
                         "course_id": line.course_id,
                         "title": line.title,

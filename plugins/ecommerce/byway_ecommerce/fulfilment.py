@@ -9,14 +9,13 @@ outbox rows. Whatever arrives twice, late or out of order is a no-op.
 from __future__ import annotations
 
 import json
-import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from byway_ecommerce.db import dialect_insert
+from byway.db import insert_for, new_id, utcnow
 from byway_ecommerce.models import (
     CANCELLED,
     OUTBOX_PENDING,
@@ -30,7 +29,6 @@ from byway_ecommerce.models import (
     order_items,
     orders,
     payments,
-    utcnow,
 )
 from byway_ecommerce.providers import ProviderSession
 
@@ -106,11 +104,11 @@ async def fulfil_in(
             won.total_cents,
             won.currency,
         )
-    insert = dialect_insert(runtime)
+    insert = insert_for(session)
     await session.execute(
         insert(payments)
         .values(
-            id=uuid.uuid4().hex,
+            id=new_id(),
             order_id=order_id,
             provider_reference=paid.payment_reference,
             amount_cents=amount,
@@ -136,7 +134,7 @@ async def fulfil_in(
             .values(
                 [
                     {
-                        "id": uuid.uuid4().hex,
+                        "id": new_id(),
                         "order_id": order_id,
                         "order_item_id": item.id,
                         "student_id": won.student_id,

@@ -12,7 +12,6 @@ upsert, so delivering a row twice (a worker that died mid-call) is harmless.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, select, update
 
 from byway.client import CrossPluginError
+from byway.db import new_id, utcnow
 from byway.errors import ByWayError
 from byway_ecommerce.models import (
     OUTBOX_ACTIVE,
@@ -30,7 +30,6 @@ from byway_ecommerce.models import (
     OUTBOX_REVOKE_PENDING,
     OUTBOX_REVOKED,
     enrollment_outbox,
-    utcnow,
 )
 from byway_ecommerce.operations import ENROLL_STUDENT, REVOKE_ENROLLMENT, STUDENTS
 from byway_ecommerce.state import Waker, config_of, state_of
@@ -87,7 +86,7 @@ async def claim(
     config = config_of(runtime)
     now = utcnow()
     cutoff = min(due_before, now) if due_before is not None else now
-    token = uuid.uuid4().hex
+    token = new_id()
     due = select(_box.id).where(_box.status.in_(OUTBOX_ACTIVE), _box.next_attempt_at <= cutoff)
     if order_id is not None:
         due = due.where(_box.order_id == order_id)

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 import stripe
 from sqlalchemy import select, update
 
+from byway.db import insert_for, utcnow
 from byway_ecommerce.config import EcommerceConfig
-from byway_ecommerce.db import dialect_insert
-from byway_ecommerce.models import dev_sessions, utcnow
+from byway_ecommerce.models import dev_sessions
 
 if TYPE_CHECKING:
     from byway.runtime import PluginRuntime
@@ -261,7 +261,7 @@ class DevProvider:
         }
         async with self.runtime.sessions() as session, session.begin():
             await session.execute(
-                dialect_insert(self.runtime)(dev_sessions)
+                insert_for(session)(dev_sessions)
                 .values(**values)
                 .on_conflict_do_nothing(index_elements=["idempotency_key"])
             )

@@ -16,16 +16,15 @@ and returns a JSON summary with one entry per order item it looked at.
 
 from __future__ import annotations
 
-import uuid
 from collections import defaultdict
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, select, update
 
+from byway.db import insert_for, new_id, utcnow
 from byway.errors import ByWayError
 from byway_ecommerce import outbox
-from byway_ecommerce.db import dialect_insert
 from byway_ecommerce.models import (
     CANCELLED,
     OUTBOX_ACTIVE,
@@ -41,7 +40,6 @@ from byway_ecommerce.models import (
     enrollment_outbox,
     order_items,
     orders,
-    utcnow,
 )
 from byway_ecommerce.operations import ENROLLMENT_STATUS, STUDENTS
 from byway_ecommerce.state import config_of
@@ -173,9 +171,9 @@ async def _redrive_missing(runtime: PluginRuntime, missing: list[Any]) -> set[st
         for item in missing:
             if item.row_id is None:
                 await session.execute(
-                    dialect_insert(runtime)(enrollment_outbox)
+                    insert_for(session)(enrollment_outbox)
                     .values(
-                        id=uuid.uuid4().hex,
+                        id=new_id(),
                         order_id=item.order_id,
                         order_item_id=item.item_id,
                         student_id=item.student_id,

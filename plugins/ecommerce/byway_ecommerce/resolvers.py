@@ -11,6 +11,7 @@ from sqlalchemy import distinct, func, select
 
 from byway.auth import require_service_or_admin, require_user
 from byway.context import RequestContext
+from byway.db import iso_utc
 from byway.errors import BadUserInput
 from byway_ecommerce.checkout import create_checkout, validate_id
 from byway_ecommerce.models import PAID, PENDING, order_items, orders
@@ -93,8 +94,8 @@ async def resolve_my_orders(_: Any, info: GraphQLResolveInfo[RequestContext], fi
             "currency": row.currency,
             "items": items[row.id],
             "email": row.email,
-            "createdAt": row.created_at.isoformat(),
-            "paidAt": row.paid_at.isoformat() if row.paid_at else None,
+            "createdAt": iso_utc(row.created_at),
+            "paidAt": iso_utc(row.paid_at) if row.paid_at else None,
         }
         for row in rows
     ]

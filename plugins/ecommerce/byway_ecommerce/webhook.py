@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Any
 import stripe
 from sqlalchemy import select
 
+from byway.db import insert_for, utcnow
 from byway_ecommerce import outbox
-from byway_ecommerce.db import dialect_insert
 from byway_ecommerce.fulfilment import Outcome, cancel_in, fulfil_in, refund_in
-from byway_ecommerce.models import orders, processed_events, utcnow
+from byway_ecommerce.models import orders, processed_events
 from byway_ecommerce.providers import ProviderSession
 from byway_ecommerce.state import config_of
 
@@ -87,7 +87,7 @@ async def apply_event(runtime: PluginRuntime, event: dict[str, Any]) -> Outcome:
     async with runtime.sessions() as session, session.begin():
         first = (
             await session.execute(
-                dialect_insert(runtime)(processed_events)
+                insert_for(session)(processed_events)
                 .values(event_id=event["id"], type=event["type"], received_at=utcnow())
                 .on_conflict_do_nothing(index_elements=["event_id"])
                 .returning(processed_events.c.event_id)

@@ -18,11 +18,11 @@ from byway_ecommerce.models import (
     PAID,
     enrollment_outbox,
     orders,
-    utcnow,
 )
 from ecommerce_fakes import FakeCourses, FakeStudents
 from ecommerce_shop import Shop, event, eventually, open_shop, session_object
 
+from byway.db import utcnow
 from byway.settings import Settings
 from byway.testing import FailingTransport
 

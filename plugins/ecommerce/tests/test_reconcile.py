@@ -19,7 +19,6 @@ from byway_ecommerce.models import (
     enrollment_outbox,
     orders,
     payments,
-    utcnow,
 )
 from byway_ecommerce.providers import DevProvider
 from byway_ecommerce.state import state_of
@@ -28,6 +27,7 @@ from ecommerce_fakes import FakeCourses, FakeStudents
 from ecommerce_shop import Shop, event, eventually, open_shop, session_object, settings_with
 
 from byway.cli import build_cli
+from byway.db import utcnow
 from byway.host import Host
 from byway.settings import Settings
 from byway.testing import make_settings

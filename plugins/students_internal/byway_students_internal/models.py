@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, ForeignKey, MetaData, String, Table, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, MetaData, String, Table, UniqueConstraint
+
+from byway.db import UTCDateTime
 
 metadata = MetaData()
 
@@ -18,7 +20,7 @@ students = Table(
     # The authentication user id (a cross-plugin reference): one student per user.
     Column("user_id", String(FOREIGN_ID_LENGTH), nullable=False),
     Column("display_name", String(DISPLAY_NAME_MAX), nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
     UniqueConstraint("user_id", name="uq_students_user_id"),
 )
 
@@ -29,7 +31,7 @@ enrollments = Table(
     Column("student_id", String(ID_LENGTH), ForeignKey("students.id", ondelete="CASCADE"), nullable=False),
     # The teach-internal course id (a cross-plugin reference, no foreign key).
     Column("course_id", String(FOREIGN_ID_LENGTH), nullable=False, index=True),
-    Column("enrolled_at", DateTime(timezone=True), nullable=False),
+    Column("enrolled_at", UTCDateTime(), nullable=False),
     # The rule every enrollment path relies on: enrolling twice finds the first row.
     UniqueConstraint("student_id", "course_id", name="uq_enrollments_student_course"),
 )

@@ -8,41 +8,22 @@ read-then-insert: two requests would both see nothing and one would fail.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Column, Table, delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Column, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from byway.db import insert_for, iso_utc, new_id, utcnow
 from byway.runtime import PluginRuntime
 from byway_students_internal.models import enrollments, students
 
 Record = dict[str, Any]
 
 
-def new_id() -> str:
-    """A new opaque id (uuid4 hex)."""
-    return uuid.uuid4().hex
-
-
-def utcnow() -> datetime:
-    """The current time, timezone-aware UTC."""
-    return datetime.now(UTC)
-
-
-def iso(moment: datetime) -> str:
-    """ISO-8601 in UTC; SQLite hands timestamps back without a zone, and they were stored in UTC."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat()
-
-
 def student_record(row: Any) -> Record:
     """A ``Student`` as the schema serves it."""
-    return {"id": row.id, "userId": row.user_id, "displayName": row.display_name, "createdAt": iso(row.created_at)}
+    return {"id": row.id, "userId": row.user_id, "displayName": row.display_name, "createdAt": iso_utc(row.created_at)}
 
 
 def enrollment_record(row: Any) -> Record:
@@ -51,26 +32,17 @@ def enrollment_record(row: Any) -> Record:
         "id": row.id,
         "studentId": row.student_id,
         "courseId": row.course_id,
-        "enrolledAt": iso(row.enrolled_at),
+        "enrolledAt": iso_utc(row.enrolled_at),
     }
-
-
-def _insert_ignoring_conflicts(session: AsyncSession, table: Table, index_elements: list[str], **values: Any) -> Any:
-    """``INSERT ... ON CONFLICT (index_elements) DO NOTHING RETURNING *`` in the session's dialect."""
-    dialect = session.bind.dialect.name if session.bind is not None else ""
-    if dialect == "postgresql":
-        stmt: Any = postgresql.insert(table)
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(table)
-    else:
-        raise RuntimeError(f"students-internal supports SQLite and PostgreSQL, not {dialect!r}")
-    return stmt.values(**values).on_conflict_do_nothing(index_elements=index_elements).returning(*table.c)
 
 
 async def upsert_student(session: AsyncSession, user_id: str, display_name: str | None) -> tuple[Record, bool]:
     """The user's student, created if missing (not committed); ``True`` when this call created it."""
-    stmt = _insert_ignoring_conflicts(
-        session, students, ["user_id"], id=new_id(), user_id=user_id, display_name=display_name, created_at=utcnow()
+    stmt = (
+        insert_for(session)(students)
+        .values(id=new_id(), user_id=user_id, display_name=display_name, created_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["user_id"])
+        .returning(*students.c)
     )
     row = (await session.execute(stmt)).first()
     if row is not None:
@@ -81,14 +53,11 @@ async def upsert_student(session: AsyncSession, user_id: str, display_name: str 
 
 async def upsert_enrollment(session: AsyncSession, student_id: str, course_id: str) -> tuple[Record, bool]:
     """The enrollment of a student in a course, created if missing (not committed); ``True`` if created."""
-    stmt = _insert_ignoring_conflicts(
-        session,
-        enrollments,
-        ["student_id", "course_id"],
-        id=new_id(),
-        student_id=student_id,
-        course_id=course_id,
-        enrolled_at=utcnow(),
+    stmt = (
+        insert_for(session)(enrollments)
+        .values(id=new_id(), student_id=student_id, course_id=course_id, enrolled_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["student_id", "course_id"])
+        .returning(*enrollments.c)
     )
     row = (await session.execute(stmt)).first()
     if row is not None:

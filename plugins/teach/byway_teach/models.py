@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Column, DateTime, MetaData, String, Table, Text, false
+from sqlalchemy import JSON, Boolean, Column, MetaData, String, Table, Text, false
+
+from byway.db import UTCDateTime
 
 metadata = MetaData(
     naming_convention={
@@ -24,6 +26,6 @@ teacher_profiles = Table(
     Column("avatar_url", String(2048), nullable=True),
     Column("payout_email", String(320), nullable=True),
     Column("verified", Boolean, nullable=False, server_default=false()),
-    Column("verified_at", DateTime(timezone=True), nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("verified_at", UTCDateTime(), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
 )

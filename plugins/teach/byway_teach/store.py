@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from byway.auth import Principal
+from byway.db import insert_for, iso_utc, new_id, utcnow
 from byway.runtime import PluginRuntime
 from byway_teach.models import teacher_profiles
 
@@ -67,20 +66,8 @@ class Profile:
             "avatarUrl": self.avatar_url if private else None,
             "payoutEmail": self.payout_email if private else None,
             "verified": self.verified,
-            "createdAt": iso(self.created_at),
+            "createdAt": iso_utc(self.created_at),
         }
-
-
-def iso(moment: datetime) -> str:
-    """ISO-8601 in UTC (SQLite hands back naive datetimes: they are UTC)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat()
-
-
-def _insert(session: AsyncSession) -> Any:
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(teacher_profiles)
 
 
 async def insert_profile(
@@ -94,11 +81,11 @@ async def insert_profile(
     verified: bool = False,
 ) -> Profile | None:
     """Insert the user's profile; None when the user already has one (nothing committed)."""
-    moment = datetime.now(UTC)
+    moment = utcnow()
     stmt = (
-        _insert(session)
+        insert_for(session)(teacher_profiles)
         .values(
-            id=uuid.uuid4().hex,
+            id=new_id(),
             user_id=user_id,
             bio=bio,
             subjects=subjects,
@@ -160,7 +147,7 @@ async def mark_verified(session: AsyncSession, profile_id: str) -> Profile | Non
     stmt = (
         update(teacher_profiles)
         .where(teacher_profiles.c.id == profile_id)
-        .values(verified=True, verified_at=func.coalesce(teacher_profiles.c.verified_at, datetime.now(UTC)))
+        .values(verified=True, verified_at=func.coalesce(teacher_profiles.c.verified_at, utcnow()))
         .returning(*teacher_profiles.c)
     )
     row = (await session.execute(stmt)).first()

@@ -5,7 +5,6 @@ from __future__ import annotations
 from sqlalchemy import (
     Boolean,
     Column,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -14,6 +13,8 @@ from sqlalchemy import (
     Table,
     Text,
 )
+
+from byway.db import UTCDateTime
 
 metadata = MetaData()
 
@@ -35,7 +36,7 @@ courses = Table(
     Column("price_cents", Integer, nullable=False),
     Column("currency", String(3), nullable=False),
     Column("published", Boolean, nullable=False, default=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
     # The catalogue is listed by (created_at, id) over published courses (keyset pagination).
     Index("ix_courses_published_created_id", "published", "created_at", "id"),
 )

@@ -2,35 +2,17 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from byway.db import iso_utc, new_id, utcnow
 from byway.runtime import PluginRuntime
 from byway_teach_internal.models import courses, lessons, modules
 
 Record = dict[str, Any]
-
-
-def new_id() -> str:
-    """A new opaque id (uuid4 hex)."""
-    return uuid.uuid4().hex
-
-
-def utcnow() -> datetime:
-    """The current time, timezone-aware UTC."""
-    return datetime.now(UTC)
-
-
-def iso(moment: datetime) -> str:
-    """ISO-8601 in UTC; SQLite hands timestamps back without a zone, and they were stored in UTC."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat()
 
 
 def course_record(row: Any) -> Record:
@@ -43,7 +25,7 @@ def course_record(row: Any) -> Record:
         "priceCents": row.price_cents,
         "currency": row.currency,
         "published": row.published,
-        "createdAt": iso(row.created_at),
+        "createdAt": iso_utc(row.created_at),
     }
 
 

@@ -4,7 +4,7 @@ Revision ID: 6861cde82b99
 Revises:
 Create Date: 2026-11-26 14:24:11.849004
 
-Every timestamp is stored in UTC (models.UTCDateTime: naive UTC text on SQLite, timestamptz on Postgres).
+Every timestamp is stored in UTC (byway.db.UTCDateTime: naive UTC text on SQLite, timestamptz on Postgres).
 
 """
 
