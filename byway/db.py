@@ -91,14 +91,14 @@ def insert_for(bound: AsyncSession | AsyncConnection | Session | Connection) -> 
 
         stmt = insert_for(session)(users).values(...).on_conflict_do_nothing(index_elements=["email"])
 
-    Raises ``NotImplementedError`` for a dialect other than SQLite and PostgreSQL.
+    Raises ``ValueError`` for a dialect other than SQLite and PostgreSQL (the two Byway supports).
     """
     dialect = (bound.get_bind() if isinstance(bound, AsyncSession | Session) else bound).dialect.name
     if dialect == "sqlite":
         return sqlite.insert
     if dialect == "postgresql":
         return postgresql.insert
-    raise NotImplementedError(f"byway supports SQLite and PostgreSQL databases, not {dialect!r}")
+    raise ValueError(f"byway supports SQLite and PostgreSQL databases, not {dialect!r}")
 
 
 def async_url(url: str | URL) -> URL:

@@ -163,5 +163,5 @@ def test_insert_for_accepts_sync_sessions_and_connections() -> None:
 
 def test_insert_for_refuses_other_dialects() -> None:
     mysql = cast(Connection, create_mock_engine("mysql://", lambda *args, **kwargs: None))
-    with pytest.raises(NotImplementedError, match="not 'mysql'"):
+    with pytest.raises(ValueError, match="not 'mysql'"):
         insert_for(mysql)
