@@ -7,6 +7,8 @@ The host (``byway.migrate``) builds the Alembic ``Config`` in code and passes, t
 
 from alembic import context
 
+from byway.db import UTCDateTime
+
 config = context.config
 connection = config.attributes.get("connection")
 if connection is None:
@@ -23,12 +25,20 @@ def include_name(name, type_, parent_names):  # type: ignore[no-untyped-def]
     return True
 
 
+def render_item(type_, obj, autogen_context):  # type: ignore[no-untyped-def]
+    # Revisions must not import Byway: UTCDateTime is stored as (and rendered as) its impl type.
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 context.configure(
     connection=connection,
     target_metadata=metadata,
     version_table=config.attributes["version_table"],
     render_as_batch=connection.dialect.name == "sqlite",
     include_name=include_name,
+    render_item=render_item,
     compare_type=True,
 )
 with context.begin_transaction():

@@ -79,14 +79,15 @@ def settings(byway_settings: Settings) -> Settings:
 
 @pytest.fixture
 def notes_copy(tmp_path: Path) -> Iterator[ModuleType]:
-    """A copy of the notes plugin in a temporary directory whose model has gained a column."""
+    """A copy of the notes plugin in a temporary directory whose model has gained two columns."""
     package = tmp_path / "notes_copy"
     shutil.copytree(Path(notes.__file__).parent, package, ignore=shutil.ignore_patterns("__pycache__"))
     source = (package / "__init__.py").read_text()
     changed = source.replace(
         '    Column("text", String(500), nullable=False),\n',
-        '    Column("text", String(500), nullable=False),\n    Column("pinned", Integer, nullable=True),\n',
-    )
+        '    Column("text", String(500), nullable=False),\n    Column("pinned", Integer, nullable=True),\n'
+        '    Column("edited_at", UTCDateTime(), nullable=True),\n',
+    ).replace("import byway\n", "import byway\nfrom byway.db import UTCDateTime\n")
     assert changed != source
     (package / "__init__.py").write_text(changed)
     name = f"notes_copy_{uuid.uuid4().hex}"

@@ -115,6 +115,8 @@ def test_make_revision_writes_only_the_plugins_changes(settings: Settings, notes
     assert path.name.endswith("_add_pinned.py")
     text = path.read_text()
     assert "add_column" in text and "'pinned'" in text
+    # Byway's UTCDateTime is rendered as the column type it stores, so the revision imports nothing of ours.
+    assert "sa.Column('edited_at', sa.DateTime(timezone=True)" in text and "UTCDateTime" not in text
     assert re.search(rf"^down_revision: .* = ['\"]{NOTES_HEAD}['\"]$", text, re.MULTILINE)
     assert re.search(r"batch_alter_table\(['\"]notes['\"]", text)  # SQLite-safe batch mode
     assert "kv_items" not in text and "create_table" not in text and "drop_table" not in text
@@ -139,7 +141,7 @@ async def test_generated_revision_upgrades_a_real_database(
             return {c["name"] for c in inspect(connection).get_columns("notes")}
 
         async with runtime.db.engine.connect() as conn:
-            assert "pinned" in await conn.run_sync(columns)
+            assert {"pinned", "edited_at"} <= await conn.run_sync(columns)
     finally:
         await host.close()
 
