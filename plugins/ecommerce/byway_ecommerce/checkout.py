@@ -13,9 +13,14 @@ Order of work (nothing is written before every check passed):
    provider charges 0).
 4. Ownership: ONE ``enrollmentStatus(courseIds, studentId)`` call as service; any owned course →
    ALREADY_ENROLLED with its id and title.
-5. A PENDING order with title and price snapshots, then the provider's Checkout Session (its
-   idempotency key is per order); if the provider fails, the order is CANCELLED and the caller
-   gets UPSTREAM_UNAVAILABLE.
+5. The buyer's other open checkouts of these courses (:mod:`byway_ecommerce.open_checkout`): the
+   same cart at the same prices reuses its open session (no new rows); an overlapping one is
+   expired at the provider and CANCELLED (superseded), or, if it was paid meanwhile, fulfilled and
+   the new checkout refused with ALREADY_ENROLLED.
+6. A PENDING order with title and price snapshots and its ``active_checkouts`` rows (at most one
+   PENDING order per buyer and course), then the provider's Checkout Session (its idempotency key
+   is per order); if the provider fails, the order is CANCELLED and the caller gets
+   UPSTREAM_UNAVAILABLE.
 """
 
 from __future__ import annotations
@@ -25,12 +30,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import insert, update
-
 from byway.auth import Principal
 from byway.client import CallAs, CrossPluginError
 from byway.context import RequestContext
-from byway.db import new_id, utcnow
 from byway.errors import (
     AlreadyEnrolled,
     BadUserInput,
@@ -39,16 +41,8 @@ from byway.errors import (
     Unauthenticated,
     UpstreamUnavailable,
 )
-from byway_ecommerce.models import (
-    CANCELLED,
-    EMAIL_MAX,
-    FOREIGN_ID_LENGTH,
-    PENDING,
-    TITLE_MAX,
-    URL_MAX,
-    order_items,
-    orders,
-)
+from byway_ecommerce.models import EMAIL_MAX, FOREIGN_ID_LENGTH, TITLE_MAX, URL_MAX
+from byway_ecommerce.open_checkout import Wanted, open_checkout
 from byway_ecommerce.operations import (
     COURSES,
     COURSES_BY_IDS,
@@ -58,8 +52,7 @@ from byway_ecommerce.operations import (
     STUDENT,
     STUDENTS,
 )
-from byway_ecommerce.providers import CheckoutRequest, LineItem, ProviderError
-from byway_ecommerce.state import state_of
+from byway_ecommerce.providers import LineItem
 
 MAX_ITEMS = 50
 SESSION_PLACEHOLDER = "{CHECKOUT_SESSION_ID}"
@@ -237,67 +230,12 @@ async def create_checkout(
             exc.plugin, exc.operation, exc.code, f"{exc.plugin}: {exc.message}", exc.extensions
         ) from exc
 
-    runtime = ctx.plugin
-    state = state_of(runtime)
-    order_id = new_id()
-    currency = lines[0].currency
-    now = utcnow()
-    async with runtime.sessions() as session, session.begin():
-        await session.execute(
-            insert(orders).values(
-                id=order_id,
-                student_id=buyer.student_id,
-                user_id=buyer.user_id,
-                email=email,
-                status=PENDING,
-                total_cents=sum(line.price_cents for line in lines),
-                currency=currency,
-                provider=state.provider.name,
-                success_url=success,
-                cancel_url=cancel,
-                created_at=now,
-                updated_at=now,
-            )
-        )
-        await session.execute(
-            insert(order_items).values(
-                [
-                    {
-                        "id": new_id(),
-                        "order_id": order_id,
-                        "course_id": line.course_id,
-                        "title": line.title,
-                        "price_cents": line.price_cents,
-                        "currency": line.currency,
-                        "position": position,
-                    }
-                    for position, line in enumerate(lines)
-                ]
-            )
-        )
-    request = CheckoutRequest(
-        order_id=order_id,
-        line_items=lines,
-        currency=currency,
+    wanted = Wanted(
+        student_id=buyer.student_id,
+        user_id=buyer.user_id,
+        email=email,
         success_url=success,
         cancel_url=cancel,
-        customer_email=email,
+        lines=lines,
     )
-    try:
-        checkout = await state.provider.create_session(request)
-    except ProviderError as exc:
-        runtime.log.warning("checkout session for order %s failed: %s", order_id, exc)
-        async with runtime.sessions() as session, session.begin():
-            await session.execute(
-                update(orders)
-                .where(orders.c.id == order_id, orders.c.status == PENDING)
-                .values(status=CANCELLED, updated_at=utcnow())
-            )
-        raise UpstreamUnavailable(
-            "The payment provider is unavailable; nothing was charged. Please try again.", orderId=order_id
-        ) from exc
-    async with runtime.sessions() as session, session.begin():
-        await session.execute(
-            update(orders).where(orders.c.id == order_id).values(provider_session_id=checkout.id, updated_at=utcnow())
-        )
-    return {"sessionId": checkout.id, "url": checkout.url, "orderId": order_id}
+    return await open_checkout(ctx.plugin, wanted)

@@ -6,7 +6,9 @@ does (``Stripe-Signature`` with the webhook secret) and hands it to the webhook 
 same verification and fulfilment code real Stripe events go through — then redirects (303) to
 the success URL with the session id. ``action=cancel`` expires the session (delivered as a
 signed ``checkout.session.expired`` event, which cancels the order) and redirects to the cancel
-URL. Only served while the dev provider is active (never in production).
+URL. A session that a newer checkout of the same buyer superseded is expired: its page says so and
+its Pay button is refused (409), like Stripe's page of an expired session.
+Only served while the dev provider is active (never in production).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from byway.web import read_body
-from byway_ecommerce.models import dev_sessions
+from byway_ecommerce.models import dev_sessions, orders
 from byway_ecommerce.providers import DevProvider, ProviderSession
 from byway_ecommerce.state import state_of
 from byway_ecommerce.webhook import handle_webhook
@@ -80,6 +82,16 @@ def _provider(runtime: PluginRuntime) -> DevProvider | None:
     return provider if isinstance(provider, DevProvider) else None
 
 
+CLOSED = "This checkout has expired or was cancelled"
+SUPERSEDED = "This checkout was replaced by a newer checkout of the same course; nothing was charged here"
+
+
+async def _closed_reason(runtime: PluginRuntime, order_id: str) -> str:
+    async with runtime.sessions() as session:
+        superseded = (await session.execute(select(orders.c.superseded_at).where(orders.c.id == order_id))).scalar()
+    return SUPERSEDED if superseded is not None else CLOSED
+
+
 async def _deliver(runtime: PluginRuntime, event_type: str, checkout: ProviderSession) -> tuple[int, dict[str, Any]]:
     payload, signature = signed_payload(stripe_event(event_type, checkout.raw), state_of(runtime).config.webhook_secret)
     return await handle_webhook(runtime, payload, signature)
@@ -112,7 +124,7 @@ async def checkout_page(runtime: PluginRuntime, request: Request) -> Response:
     elif checkout.is_paid:
         actions = "<p id='state'>This checkout is paid.</p>"
     else:
-        actions = "<p id='state'>This checkout has expired or was cancelled.</p>"
+        actions = f"<p id='state'>{html.escape(await _closed_reason(runtime, row.order_id))}.</p>"
     body = (
         "<h1>Byway checkout</h1>"
         "<p class='note'>Development payment provider: no real money moves.</p>"
@@ -142,7 +154,8 @@ async def checkout_action(runtime: PluginRuntime, request: Request) -> Response:
     if action == "pay":
         after, changed = await provider.mark_paid(session_id)
         if after is None or not after.is_paid:
-            return _page("Checkout closed", "<h1>This checkout has expired or was cancelled</h1>", 409)
+            reason = html.escape(await _closed_reason(runtime, str(before.order_id)))
+            return _page("Checkout closed", f"<h1 id='state'>{reason}</h1>", 409)
         if changed:
             status, _ = await _deliver(runtime, "checkout.session.completed", after)
             if status != 200:

@@ -1,9 +1,11 @@
-"""Order state changes: fulfil (PENDING→PAID), cancel (PENDING→CANCELLED), refund (PAID→REFUNDED).
+"""Order state changes: fulfil (PENDING→PAID), cancel and supersede (PENDING→CANCELLED), refund
+(PAID→REFUNDED).
 
 Each runs inside a transaction the caller owns (the webhook's, which also records the event id,
-or verifyCheckout's and reconcile's own) and starts with a compare-and-set ``UPDATE`` of the
-order, so of any number of racers exactly one wins; only the winner writes the Payment and the
-outbox rows. Whatever arrives twice, late or out of order is a no-op.
+or verifyCheckout's, reconcile's and createCheckout's own) and starts with a compare-and-set
+``UPDATE`` of the order, so of any number of racers exactly one wins; only the winner writes the
+Payment and the outbox rows. Whatever arrives twice, late or out of order is a no-op. An order
+leaving PENDING releases its ``active_checkouts`` rows in the same transaction.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import case, func, or_, select, update
+from sqlalchemy import case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from byway.db import insert_for, new_id, utcnow
@@ -25,6 +27,7 @@ from byway_ecommerce.models import (
     PAID,
     PENDING,
     REFUNDED,
+    active_checkouts,
     enrollment_outbox,
     order_items,
     orders,
@@ -49,6 +52,11 @@ class Outcome:
         return {"result": self.result, "orderId": self.order_id}
 
 
+async def release_in(session: AsyncSession, order_id: str) -> None:
+    """Delete the order's active-checkout rows (it left PENDING): its courses may be checked out again."""
+    await session.execute(delete(active_checkouts).where(active_checkouts.c.order_id == order_id))
+
+
 def _session_matches(session_id: str) -> Any:
     # An order whose session id is not stored yet (crash between creating the session and
     # saving its id) is still found through the order id the session carries.
@@ -68,7 +76,9 @@ async def fulfil_in(
     """Mark the order PAID and write its Payment and one outbox row per item (compare-and-set).
 
     A CANCELLED order is fulfilled too: money the provider confirms was taken (e.g. for a session
-    whose creation timed out on our side) must still become enrollments.
+    whose creation timed out on our side, or a checkout a newer one superseded) must still become
+    enrollments; a payment that duplicates another paid order is logged at WARNING for a manual
+    refund.
     """
     now = utcnow()
     won = (
@@ -81,7 +91,9 @@ async def fulfil_in(
                 updated_at=now,
                 provider_session_id=func.coalesce(orders.c.provider_session_id, paid.id),
             )
-            .returning(orders.c.id, orders.c.student_id, orders.c.total_cents, orders.c.currency)
+            .returning(
+                orders.c.id, orders.c.student_id, orders.c.total_cents, orders.c.currency, orders.c.superseded_at
+            )
         )
     ).first()
     if won is None:
@@ -128,6 +140,8 @@ async def fulfil_in(
             select(order_items.c.id, order_items.c.course_id).where(order_items.c.order_id == order_id)
         )
     ).all()
+    await release_in(session, order_id)
+    await _warn_duplicate(session, runtime, order_id, won.student_id, won.superseded_at is not None, paid.id)
     if items:
         await session.execute(
             insert(enrollment_outbox)
@@ -154,6 +168,49 @@ async def fulfil_in(
     return Outcome("fulfilled", order_id, wake=True)
 
 
+async def duplicate_orders(session: AsyncSession, order_id: str, student_id: str) -> dict[str, list[str]]:
+    """Other PAID orders of the student sharing a course with this order: ``{order id: [course ids]}``."""
+    mine = select(order_items.c.course_id).where(order_items.c.order_id == order_id)
+    rows = (
+        await session.execute(
+            select(orders.c.id, order_items.c.course_id)
+            .join(order_items, order_items.c.order_id == orders.c.id)
+            .where(
+                orders.c.student_id == student_id,
+                orders.c.status == PAID,
+                orders.c.id != order_id,
+                order_items.c.course_id.in_(mine),
+            )
+            .order_by(orders.c.id, order_items.c.course_id)
+        )
+    ).all()
+    found: dict[str, list[str]] = {}
+    for row in rows:
+        found.setdefault(row.id, []).append(row.course_id)
+    return found
+
+
+async def _warn_duplicate(
+    session: AsyncSession, runtime: PluginRuntime, order_id: str, student_id: str, superseded: bool, session_id: str
+) -> None:
+    others = await duplicate_orders(session, order_id, student_id)
+    if superseded:
+        runtime.log.warning(
+            "order %s: student %s paid checkout session %s, which a newer checkout had superseded; fulfilled anyway%s",
+            order_id,
+            student_id,
+            session_id,
+            f" — duplicate payment of paid order(s) {others}: refund one manually" if others else "",
+        )
+    elif others:
+        runtime.log.warning(
+            "order %s: student %s paid again for course(s) of paid order(s) %s: duplicate payment, refund one manually",
+            order_id,
+            student_id,
+            others,
+        )
+
+
 async def cancel_in(session: AsyncSession, order_id: str, session_id: str) -> Outcome:
     """PENDING→CANCELLED (expired session, failed async payment, buyer cancelled on the dev page)."""
     now = utcnow()
@@ -165,7 +222,34 @@ async def cancel_in(session: AsyncSession, order_id: str, session_id: str) -> Ou
             .returning(orders.c.id)
         )
     ).first()
-    return Outcome("cancelled" if won is not None else "unchanged", order_id)
+    if won is None:
+        return Outcome("unchanged", order_id)
+    await release_in(session, order_id)
+    return Outcome("cancelled", order_id)
+
+
+async def supersede_in(session: AsyncSession, order_id: str, *, session_stored: bool = True) -> bool:
+    """PENDING→CANCELLED because a newer checkout of the same buyer replaces it (compare-and-set).
+
+    The caller has expired the order's provider session first (or the order has none:
+    ``session_stored=False`` only matches an order whose session id was never stored). Returns
+    whether this call cancelled it.
+    """
+    now = utcnow()
+    where = [orders.c.id == order_id, orders.c.status == PENDING]
+    if not session_stored:
+        where.append(orders.c.provider_session_id.is_(None))
+    won = (
+        await session.execute(
+            update(orders)
+            .where(*where)
+            .values(status=CANCELLED, superseded_at=now, updated_at=now)
+            .returning(orders.c.id)
+        )
+    ).first()
+    if won is not None:
+        await release_in(session, order_id)
+    return won is not None
 
 
 async def refund_in(session: AsyncSession, runtime: PluginRuntime, charge: dict[str, Any]) -> Outcome:

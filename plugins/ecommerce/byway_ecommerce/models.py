@@ -1,5 +1,6 @@
 """The tables of ``ecommerce``: orders and their item snapshots, payments, processed webhook events,
-the durable enrollment outbox, and the dev payment provider's checkout sessions.
+the durable enrollment outbox, the active-checkout guard, and the dev payment provider's checkout
+sessions.
 
 ``orders.student_id`` and ``order_items.course_id`` are cross-plugin references (students-internal
 and teach-internal): no foreign key can reach them, the resolvers enforce them (see the plugin's
@@ -68,6 +69,9 @@ orders = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     Column("paid_at", UTCDateTime(), nullable=True),
+    # Set when a newer checkout of the same buyer for an overlapping cart replaced this PENDING order
+    # (its session was expired and it was CANCELLED); a payment arriving later is a duplicate to refund.
+    Column("superseded_at", UTCDateTime(), nullable=True),
     Index("ix_orders_status_created", "status", "created_at"),
     Index("ix_orders_status_paid", "status", "paid_at"),
 )
@@ -97,7 +101,7 @@ payments = Table(
     Column("currency", String(3), nullable=False),
     Column("status", String(32), nullable=False),
     Column("amount_refunded_cents", Integer, nullable=False, default=0),
-    # Which path recorded it first: webhook, verify or reconcile; event_id when it was an event.
+    # Which path recorded it first: webhook, verify, reconcile or checkout; event_id when it was an event.
     Column("source", String(16), nullable=False),
     Column("event_id", String(PROVIDER_ID_LENGTH), nullable=True),
     Column("raw", Text, nullable=False),
@@ -131,6 +135,18 @@ enrollment_outbox = Table(
     Column("updated_at", UTCDateTime(), nullable=False),
     UniqueConstraint("order_item_id", name="uq_enrollment_outbox_order_item"),
     Index("ix_enrollment_outbox_status_due", "status", "next_attempt_at"),
+)
+
+#: At most one PENDING order per buyer and course: a row per item of every PENDING order, inserted
+#: with the order (``INSERT ... ON CONFLICT DO NOTHING RETURNING``) and deleted in the transaction
+#: that moves the order out of PENDING. Two concurrent checkouts cannot both hold a course.
+active_checkouts = Table(
+    "active_checkouts",
+    metadata,
+    Column("student_id", String(FOREIGN_ID_LENGTH), primary_key=True),
+    Column("course_id", String(FOREIGN_ID_LENGTH), primary_key=True),
+    Column("order_id", String(ID_LENGTH), ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("created_at", UTCDateTime(), nullable=False),
 )
 
 dev_sessions = Table(

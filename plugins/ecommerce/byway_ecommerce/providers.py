@@ -1,7 +1,7 @@
 """Payment providers: Stripe Checkout (the real one) and the built-in dev provider.
 
-Both expose the same two operations on Checkout Sessions and the same session shape, and both
-deliver Stripe-format signed events to ``POST /api/ecommerce/stripe/webhook``, so orders are
+Both expose the same three operations on Checkout Sessions (create, retrieve, expire) and the same
+session shape, and both deliver Stripe-format signed events to ``POST /api/ecommerce/stripe/webhook``, so orders are
 fulfilled by one code path whichever provider took the money.
 """
 
@@ -11,7 +11,7 @@ import json
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 import stripe
@@ -23,6 +23,10 @@ from byway_ecommerce.models import dev_sessions
 
 if TYPE_CHECKING:
     from byway.runtime import PluginRuntime
+
+
+#: How long a Stripe Checkout Session stays open (Stripe's default; we never set ``expires_at``).
+STRIPE_SESSION_LIFETIME = timedelta(hours=24)
 
 
 class ProviderError(Exception):
@@ -86,6 +90,17 @@ class ProviderSession:
         return self.status == "expired"
 
     @property
+    def is_open(self) -> bool:
+        """The buyer can still pay on the session's page."""
+        return self.status == "open"
+
+    @property
+    def expires_at(self) -> datetime | None:
+        """When the provider closes the session (Stripe's ``expires_at``), if it says."""
+        value = self.raw.get("expires_at")
+        return datetime.fromtimestamp(value, UTC) if isinstance(value, int) else None
+
+    @property
     def payment_reference(self) -> str:
         """The id a Payment row is keyed by: the PaymentIntent, else the session itself."""
         return self.payment_intent or self.id
@@ -113,9 +128,13 @@ class ProviderSession:
 
 
 class PaymentProvider(Protocol):
-    """Opens and reads Checkout Sessions."""
+    """Opens, reads and expires Checkout Sessions."""
 
     name: str
+    #: How long a new session stays open.
+    session_lifetime: timedelta
+    #: The longest a :meth:`create_session` call can take (all retries included).
+    creation_deadline: timedelta
 
     async def create_session(self, request: CheckoutRequest) -> ProviderSession:
         """Open a session for the order (idempotent per order); :class:`ProviderError` on failure."""
@@ -123,6 +142,12 @@ class PaymentProvider(Protocol):
 
     async def retrieve_session(self, session_id: str) -> ProviderSession | None:
         """The session's current state (None when unknown); :class:`ProviderError` on failure."""
+        ...
+
+    async def expire_session(self, session_id: str) -> ProviderSession | None:
+        """Close an open session so it can no longer be paid; returns the session afterwards (a
+        session that was already complete or expired is returned as it is; None when unknown).
+        :class:`ProviderError` when the provider cannot be reached."""
         ...
 
     async def close(self) -> None:
@@ -179,8 +204,12 @@ class StripeProvider:
     """Stripe Checkout through the official SDK's async methods (httpx underneath)."""
 
     name = "stripe"
+    session_lifetime = STRIPE_SESSION_LIFETIME
 
     def __init__(self, config: EcommerceConfig) -> None:
+        # Every attempt may take the whole timeout; the SDK sleeps at most 2 s between retries.
+        attempts = config.stripe_max_network_retries + 1
+        self.creation_deadline = timedelta(seconds=config.stripe_timeout_seconds * attempts + 2 * attempts + 5)
         self._http = _StripeHTTPX(timeout=config.stripe_timeout_seconds)
         base = {"api": config.stripe_api_base.rstrip("/")} if config.stripe_api_base else None
         self.client = stripe.StripeClient(
@@ -213,6 +242,24 @@ class StripeProvider:
             raise ProviderError(f"Stripe is unavailable: {exc.user_message or exc}") from exc
         return ProviderSession.from_stripe(session.to_dict())
 
+    async def expire_session(self, session_id: str) -> ProviderSession | None:
+        """``checkout.sessions.expire``; Stripe refuses (400) to expire a session that is not open,
+        which is then read back (complete: the buyer paid; expired: nothing to do)."""
+        try:
+            session = await self.client.v1.checkout.sessions.expire_async(session_id)
+        except stripe.InvalidRequestError as exc:
+            if exc.http_status == 404:
+                return None
+            after = await self.retrieve_session(session_id)
+            if after is None or after.is_open:
+                raise ProviderError(
+                    f"Stripe refused to expire the checkout session: {exc.user_message or exc}"
+                ) from exc
+            return after
+        except stripe.StripeError as exc:
+            raise ProviderError(f"Stripe is unavailable: {exc.user_message or exc}") from exc
+        return ProviderSession.from_stripe(session.to_dict())
+
     async def close(self) -> None:
         """Close the SDK's httpx client."""
         await self._http.close_async()  # type: ignore[no-untyped-call]
@@ -227,10 +274,13 @@ class DevProvider:
     """
 
     name = "dev"
+    #: A local insert (which may queue behind other SQLite writers).
+    creation_deadline = timedelta(seconds=60)
 
     def __init__(self, runtime: PluginRuntime, config: EcommerceConfig) -> None:
         self.runtime = runtime
         self.config = config
+        self.session_lifetime = timedelta(seconds=config.dev_session_ttl_seconds)
 
     def url_for(self, session_id: str) -> str:
         """Where the buyer pays: this server's dev checkout page."""
@@ -310,6 +360,11 @@ class DevProvider:
                 )
             ).first()
         return await self.retrieve_session(session_id), changed is not None
+
+    async def expire_session(self, session_id: str) -> ProviderSession | None:
+        """Expire an open session (its Pay button then refuses); a paid one stays paid."""
+        after, _ = await self.mark_expired(session_id)
+        return after
 
     async def close(self) -> None:
         """Nothing to release."""

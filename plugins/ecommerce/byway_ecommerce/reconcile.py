@@ -11,7 +11,9 @@ admin token), the scheduled job (``reconcile_interval_seconds``) and ``byway rec
 4. re-checks the enrollments of orders PAID within ``days`` with ONE ``enrollmentStatus`` call
    per student (as service) and re-enrolls any missing one through the outbox;
 
-and returns a JSON summary with one entry per order item it looked at.
+and returns a JSON summary with one entry per order item it looked at. An item whose course the
+student paid for in another PAID order too is flagged ``"duplicatePayment": true`` (e.g. a buyer
+who paid a checkout that a newer one had superseded): refund one of them by hand.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from sqlalchemy import and_, select, update
 from byway.db import insert_for, new_id, utcnow
 from byway.errors import ByWayError
 from byway_ecommerce import outbox
+from byway_ecommerce.fulfilment import release_in
 from byway_ecommerce.models import (
     CANCELLED,
     OUTBOX_ACTIVE,
@@ -109,6 +112,8 @@ async def _settle_pending_orders(runtime: PluginRuntime, since: Any, summary: di
                             .returning(orders.c.id)
                         )
                     ).first()
+                    if won is not None:
+                        await release_in(session, order.id)
                 summary["ordersCancelled"] += won is not None
             continue
         outcome = await settle_with_provider(runtime, order.id, order.provider_session_id, source="reconcile")
@@ -258,6 +263,7 @@ async def _item_summary(
             order_items.c.course_id,
             orders.c.student_id,
             orders.c.status.label("order_status"),
+            orders.c.superseded_at,
             _box.id.label("row_id"),
             _box.status.label("row_status"),
             _box.attempts,
@@ -273,6 +279,10 @@ async def _item_summary(
     )
     async with runtime.sessions() as session:
         rows = (await session.execute(statement)).all()
+    paid_orders: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for row in rows:
+        if row.order_status == PAID:
+            paid_orders[(row.student_id, row.course_id)].add(row.order_id)
     entries = []
     for row in rows:
         checked = enrolled.get((row.student_id, row.course_id))
@@ -297,6 +307,8 @@ async def _item_summary(
                 "delivered": row.row_status in (OUTBOX_DONE, OUTBOX_REVOKED),
                 "action": action,
                 "lastError": row.last_error,
+                "superseded": row.superseded_at is not None,
+                "duplicatePayment": row.order_status == PAID and len(paid_orders[(row.student_id, row.course_id)]) > 1,
             }
         )
     return entries

@@ -20,6 +20,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 SECRET_KEY = "sk_test_byway_fake"
+#: Stripe's default lifetime of a Checkout Session.
+SESSION_LIFETIME_SECONDS = 24 * 3600
 WEBHOOK_SECRET = "whsec_test_byway_fake"
 
 _KEY_PART = re.compile(r"\[([^\]]*)\]")
@@ -72,15 +74,22 @@ class FakeStripe:
         #: (params, headers) of every create request.
         self.create_requests: list[tuple[dict[str, Any], dict[str, str]]] = []
         self.retrieve_count = 0
+        #: Session ids of every expire request (refused ones included).
+        self.expire_requests: list[str] = []
         self._idempotent: dict[str, dict[str, Any]] = {}
         #: Switch: answer creations with this HTTP status (an API error) instead.
         self.fail_create_status: int | None = None
         #: Switch: answer retrievals with HTTP 500.
         self.fail_retrieve = False
+        #: Switch: answer expire requests with HTTP 500.
+        self.fail_expire = False
+        #: Sessions the buyer pays just before an expire request for them arrives (a race).
+        self.pay_before_expire: set[str] = set()
         self.app = Starlette(
             routes=[
                 Route("/v1/checkout/sessions", self._create, methods=["POST"]),
                 Route("/v1/checkout/sessions/{session_id}", self._retrieve, methods=["GET"]),
+                Route("/v1/checkout/sessions/{session_id}/expire", self._expire, methods=["POST"]),
             ]
         )
 
@@ -88,6 +97,12 @@ class FakeStripe:
         """The buyer paid on Stripe's page: the session completes with a PaymentIntent."""
         session = self.sessions[session_id]
         session.update(status="complete", payment_status="paid", payment_intent="pi_" + secrets.token_hex(12))
+        return session
+
+    def complete_unpaid(self, session_id: str) -> dict[str, Any]:
+        """The buyer finished the page with a delayed payment method (e.g. a bank debit): complete, unpaid."""
+        session = self.sessions[session_id]
+        session.update(status="complete", payment_status="unpaid", payment_intent="pi_" + secrets.token_hex(12))
         return session
 
     def expire(self, session_id: str) -> dict[str, Any]:
@@ -130,6 +145,7 @@ class FakeStripe:
             "cancel_url": params.get("cancel_url"),
             "payment_intent": None,
             "created": int(time.time()),
+            "expires_at": int(time.time()) + SESSION_LIFETIME_SECONDS,
             "livemode": False,
         }
         self.sessions[session_id] = session
@@ -147,3 +163,20 @@ class FakeStripe:
         if session is None:
             return _error(404, "No such checkout.session", code="resource_missing")
         return JSONResponse(session)
+
+    async def _expire(self, request: Request) -> JSONResponse:
+        """``POST /v1/checkout/sessions/{id}/expire``: only an open session can be expired."""
+        if not self._authorized(request):
+            return _error(401, "Invalid API Key provided")
+        session_id = request.path_params["session_id"]
+        self.expire_requests.append(session_id)
+        if self.fail_expire:
+            return _error(500, "Injected failure", "api_error")
+        session = self.sessions.get(session_id)
+        if session is None:
+            return _error(404, "No such checkout.session", code="resource_missing")
+        if session_id in self.pay_before_expire:
+            self.pay(session_id)
+        if session["status"] != "open":
+            return _error(400, f"A Checkout Session can only be expired when it is open, not {session['status']}")
+        return JSONResponse(self.expire(session_id))

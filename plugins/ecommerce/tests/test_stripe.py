@@ -2,37 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from byway_ecommerce import plugin as ecommerce_plugin
 from byway_ecommerce.config import EcommerceConfig
-from byway_ecommerce.models import CANCELLED, OUTBOX_DONE, PAID, enrollment_outbox, order_items, orders, payments
+from byway_ecommerce.models import (
+    CANCELLED,
+    OUTBOX_DONE,
+    PAID,
+    active_checkouts,
+    enrollment_outbox,
+    order_items,
+    orders,
+    payments,
+)
 from byway_ecommerce.providers import StripeProvider
 from byway_ecommerce.state import state_of
 from ecommerce_fake_stripe import SECRET_KEY, WEBHOOK_SECRET, FakeStripe, parse_form
 from ecommerce_fakes import FakeCourses, FakeStudents
-from ecommerce_shop import Shop, event, open_shop, settings_with
+from ecommerce_shop import Shop, event, settings_with
 
 from byway.app import create_app
 from byway.plugins import PluginError
 from byway.settings import ConfigurationError, Settings
-from byway.testing import error_codes, live_server, serve_app
-
-
-@pytest.fixture
-async def stripe_shop(byway_settings: Settings) -> AsyncIterator[tuple[Shop, FakeStripe]]:
-    fake = FakeStripe()
-    async with live_server(fake.app) as base_url:
-        config = {
-            "stripe_secret_key": SECRET_KEY,
-            "stripe_webhook_secret": WEBHOOK_SECRET,
-            "stripe_api_base": base_url,
-            "stripe_max_network_retries": 0,
-        }
-        async with open_shop(byway_settings, **config) as shop:
-            yield shop, fake
+from byway.testing import error_codes, serve_app
 
 
 def test_parse_form_reads_stripe_encoding() -> None:
@@ -84,11 +78,16 @@ async def test_checkout_session_is_created_from_the_snapshots(stripe_shop: tuple
 async def test_provider_failure_cancels_the_order(stripe_shop: tuple[Shop, FakeStripe]) -> None:
     shop, fake = stripe_shop
     fake.fail_create_status = 500
-    body = await shop.checkout([shop.courses.add_course()], token=shop.user())
+    course, token = shop.courses.add_course(), shop.user("retrier")
+    body = await shop.checkout([course], token=token)
     assert error_codes(body) == ["UPSTREAM_UNAVAILABLE"]
     (order,) = await shop.rows(orders)
     assert order.status == CANCELLED and order.provider_session_id is None
     assert body["errors"][0]["extensions"]["orderId"] == order.id
+    assert await shop.count(active_checkouts) == 0  # released: the buyer may try again
+    fake.fail_create_status = None
+    retried = await shop.buy([course], token=token)
+    assert retried["orderId"] != order.id and retried["sessionId"] in fake.sessions
 
 
 async def test_paid_at_stripe_then_verify_and_webhook(stripe_shop: tuple[Shop, FakeStripe]) -> None:
