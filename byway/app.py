@@ -11,9 +11,11 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route, Router
+from starlette.staticfiles import StaticFiles
 
 from byway import migrate
 from byway.host import Host
+from byway.playground import STATIC_DIR, STATIC_PATH
 from byway.settings import Settings, load_settings
 from byway.web import GraphQLEndpoint
 
@@ -25,6 +27,8 @@ def build_routes(host: Host) -> list[BaseRoute]:
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
+        # The playground's GraphiQL build, so the playground works without internet access.
+        Mount(STATIC_PATH, app=StaticFiles(directory=STATIC_DIR), name="byway-static"),
     ]
     for runtime in host.plugins.values():
         own: list[BaseRoute] = []

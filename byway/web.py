@@ -8,12 +8,12 @@ from collections.abc import Awaitable, Callable
 from functools import wraps
 from typing import Any
 
-from ariadne.explorer import ExplorerGraphiQL
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from byway.auth import bearer_token
 from byway.errors import BAD_USER_INPUT, INTERNAL, BadUserInput, ByWayError
+from byway.playground import playground_html
 from byway.runtime import PluginRuntime
 
 log = logging.getLogger("byway.web")
@@ -99,7 +99,7 @@ class GraphQLEndpoint:
 
     def __init__(self, runtime: PluginRuntime) -> None:
         self.runtime = runtime
-        self._playground = ExplorerGraphiQL(title=f"Byway · {runtime.name}").html(None) or ""
+        self._playground = playground_html(runtime.name, f"/api/{runtime.name}/graphql")
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         request = Request(scope, receive)
