@@ -194,6 +194,34 @@ async def running_app(
             yield TestApp(app, client)
 
 
+#: Debian's Chromium, which browser tests drive with Playwright (never a downloaded browser).
+CHROMIUM = Path("/usr/bin/chromium")
+#: Flags for headless Chromium on a machine with no outside network.
+CHROMIUM_ARGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+)
+
+
+def require_browser() -> Path:
+    """The Chromium to launch; skips the test when it or Playwright is missing.
+
+    With ``BYWAY_TEST_BROWSER=required`` (as in CI) a missing browser fails the test instead.
+    """
+    required = os.environ.get("BYWAY_TEST_BROWSER", "").lower() == "required"
+    if not CHROMIUM.exists():
+        if required:
+            pytest.fail(f"{CHROMIUM} is required (BYWAY_TEST_BROWSER=required) but missing")
+        pytest.skip(f"no {CHROMIUM} (set BYWAY_TEST_BROWSER=required to fail instead)")
+    if not required:
+        pytest.importorskip("playwright.async_api")
+    return CHROMIUM
+
+
 def postgres_available() -> bool:
     """True when the test PostgreSQL server answers."""
 

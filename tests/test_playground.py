@@ -7,28 +7,12 @@ Playwright is missing, unless ``BYWAY_TEST_BROWSER=required``.
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
-
-import pytest
 
 import tests.plugins.notes as notes
 from byway.playground import STATIC_PATH, playground_html
 from byway.settings import Settings
-from byway.testing import TestApp, running_app
-
-CHROMIUM = Path("/usr/bin/chromium")
-BROWSER_REQUIRED = os.environ.get("BYWAY_TEST_BROWSER", "").lower() == "required"
-HAS_CHROMIUM = CHROMIUM.exists()
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from byway.testing import CHROMIUM_ARGS, TestApp, require_browser, running_app
 
 
 def test_page_loads_only_local_assets() -> None:
@@ -50,7 +34,7 @@ async def test_assets_are_served(byway_settings: Settings) -> None:
         assert missing.status_code == 404
 
 
-async def _run_in_browser(app: TestApp, base_url: str) -> tuple[str, list[str]]:
+async def _run_in_browser(app: TestApp, base_url: str, chromium: str) -> tuple[str, list[str]]:
     from playwright.async_api import Route, async_playwright
 
     leaked: list[str] = []
@@ -63,7 +47,7 @@ async def _run_in_browser(app: TestApp, base_url: str) -> tuple[str, list[str]]:
             await route.abort()
 
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = await playwright.chromium.launch(executable_path=chromium, args=list(CHROMIUM_ARGS))
         try:
             page = await browser.new_page()
             await page.route("**/*", only_the_app)
@@ -80,11 +64,8 @@ async def _run_in_browser(app: TestApp, base_url: str) -> tuple[str, list[str]]:
 
 
 async def test_playground_runs_a_query_in_a_browser_without_internet(byway_settings: Settings) -> None:
-    if not HAS_CHROMIUM and not BROWSER_REQUIRED:
-        pytest.skip("no /usr/bin/chromium (set BYWAY_TEST_BROWSER=required to fail instead)")
-    if not BROWSER_REQUIRED:
-        pytest.importorskip("playwright.async_api")
+    chromium = str(require_browser())
     async with running_app([notes], byway_settings, transport="http") as app:
-        result, leaked = await _run_in_browser(app, str(app.client.base_url).rstrip("/"))
+        result, leaked = await _run_in_browser(app, str(app.client.base_url).rstrip("/"), chromium)
     assert '"__typename": "Query"' in result
     assert leaked == []

@@ -6,12 +6,9 @@ Skipped when ``/usr/bin/chromium`` or Playwright is missing, unless ``BYWAY_TEST
 from __future__ import annotations
 
 import html
-import os
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
 from byway_ecommerce.models import PAID
 from ecommerce_shop import CREATE_CHECKOUT, open_shop
 from starlette.requests import Request
@@ -22,24 +19,7 @@ import byway
 from byway.declarations import PluginInfo
 from byway.runtime import PluginRuntime
 from byway.settings import Settings
-
-CHROMIUM = Path("/usr/bin/chromium")
-REQUIRED = os.environ.get("BYWAY_TEST_BROWSER", "").lower() == "required"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-if not CHROMIUM.exists() and not REQUIRED:
-    pytest.skip("no /usr/bin/chromium (set BYWAY_TEST_BROWSER=required to fail instead)", allow_module_level=True)
-if not REQUIRED:
-    pytest.importorskip("playwright.async_api")
-
-from playwright.async_api import async_playwright  # noqa: E402
+from byway.testing import CHROMIUM_ARGS, require_browser
 
 
 class ShopFront:
@@ -59,6 +39,9 @@ class ShopFront:
 
 
 async def test_buyer_pays_in_a_browser_and_lands_on_the_success_page(byway_settings: Settings) -> None:
+    chromium = str(require_browser())
+    from playwright.async_api import async_playwright
+
     async with open_shop(byway_settings, extra_plugins=[ShopFront()], transport="http") as shop:
         base = shop.app.host.settings.self_url
         course = shop.courses.add_course("Browser-bought course", 1234)
@@ -77,7 +60,7 @@ async def test_buyer_pays_in_a_browser_and_lands_on_the_success_page(byway_setti
         assert checkout["url"].startswith(base)
 
         async with async_playwright() as playwright:
-            browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            browser = await playwright.chromium.launch(executable_path=chromium, args=list(CHROMIUM_ARGS))
             try:
                 page = await browser.new_page()
                 await page.goto(checkout["url"])
