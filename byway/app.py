@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route, Router
@@ -16,6 +17,7 @@ from starlette.staticfiles import StaticFiles
 from byway import migrate
 from byway.host import Host
 from byway.playground import STATIC_DIR, STATIC_PATH
+from byway.security import SecurityHeadersMiddleware
 from byway.settings import Settings, load_settings
 from byway.web import GraphQLEndpoint
 
@@ -106,7 +108,10 @@ def create_app(
         finally:
             await host.stop()
 
-    app = Starlette(debug=settings.debug, routes=build_routes(host), lifespan=lifespan)
+    middleware = [
+        Middleware(SecurityHeadersMiddleware, hsts=settings.is_production, cors_origins=settings.cors_origins)
+    ]
+    app = Starlette(debug=settings.debug, routes=build_routes(host), middleware=middleware, lifespan=lifespan)
     app.router.redirect_slashes = False
     app.state.host = host
     return app
