@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -139,13 +140,23 @@ async def test_a_token_shorter_than_16_characters_is_refused_in_production(byway
         production(byway_settings, metrics_token="short").check()
 
 
-@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool (Debian's prometheus) not installed")
+def require_promtool() -> str:
+    """promtool's path; skips without it, fails with ``BYWAY_TEST_PROMTOOL=required`` (as in CI)."""
+    path = shutil.which("promtool")
+    if path is None:
+        if os.environ.get("BYWAY_TEST_PROMTOOL", "").lower() == "required":
+            pytest.fail("promtool is required (BYWAY_TEST_PROMTOOL=required): apt-get install prometheus")
+        pytest.skip("promtool (Debian's prometheus package) is not installed")
+    return path
+
+
 async def test_promtool_accepts_a_real_scrape(byway_settings: Settings, tmp_path: Path) -> None:
+    promtool = require_promtool()
     async with running_app([notes, relay, gauges], byway_settings) as app:
         await app.gql("relay", RELAY_NOTES, token=app.token("u1"))
         await app.gql("notes", BOOM)
         response = await app.client.get("/metrics")
     result = await asyncio.to_thread(
-        subprocess.run, ["promtool", "check", "metrics"], input=response.text, capture_output=True, text=True
+        subprocess.run, [promtool, "check", "metrics"], input=response.text, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
