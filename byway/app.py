@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.staticfiles import StaticFiles
 
-from byway import migrate
+from byway.health import readiness
 from byway.host import Host
 from byway.logs import setup_logging
 from byway.metrics import metrics_endpoint
@@ -54,28 +54,10 @@ async def healthz(request: Request) -> JSONResponse:
 
 
 async def readyz(request: Request) -> JSONResponse:
-    """Every plugin's database is reachable and at its head revision (503 otherwise)."""
+    """Ready (200) when every plugin's database passes a fresh-connection check and is at its head
+    revision, and every remote plugin answers; 503 otherwise (see :mod:`byway.health`)."""
     host: Host = request.app.state.host
-    plugins: dict[str, Any] = {}
-    ready = host.started
-    for runtime in host.plugins.values():
-        if runtime.database is None:
-            plugins[runtime.name] = {"ready": True, "database": None}
-            continue
-        try:
-            current = await migrate.current_heads(runtime)
-            head = migrate.script_heads(runtime)
-            at_head = current == head
-            plugins[runtime.name] = {
-                "ready": at_head,
-                "revision": ",".join(sorted(current)) or None,
-                "head": ",".join(sorted(head)) or None,
-            }
-        except Exception as exc:
-            log.warning("readiness check of %s failed: %s", runtime.name, exc)
-            at_head = False
-            plugins[runtime.name] = {"ready": False, "error": "database unreachable"}
-        ready = ready and at_head
+    ready, plugins = await readiness(host)
     return JSONResponse(
         {"status": "ready" if ready else "not ready", "plugins": plugins}, status_code=200 if ready else 503
     )

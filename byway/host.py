@@ -25,6 +25,7 @@ from byway.logs import new_request_id, request_id_var
 from byway.metrics import Metrics
 from byway.plugins import PluginError, build_plugin_manager, call_own_hook
 from byway.runtime import PluginRuntime
+from byway.security import secure_data_dir
 from byway.settings import Settings
 from byway.telemetry import CallResult, record_call
 from byway.tracing import Tracing
@@ -169,6 +170,7 @@ class Host:
             migrate_now: apply migrations (default: ``settings.migrate_on_startup``).
         """
         create = not self.settings.is_production
+        secure_data_dir(self.settings.data_dir, create=create)
         for runtime in self.plugins.values():
             if runtime.database is not None:
                 try:
