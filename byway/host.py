@@ -21,6 +21,7 @@ from byway.client import CallObserver, CallRecord, HttpTransport, InProcessTrans
 from byway.db import PluginDatabase
 from byway.declarations import DemoStep, GraphQLApi, Job, Operation, Relation
 from byway.execution import GraphQLExecutor, build_schema
+from byway.jobs import run_scheduled
 from byway.logs import new_request_id, request_id_var
 from byway.metrics import Metrics
 from byway.plugins import PluginError, build_plugin_manager, call_own_hook
@@ -248,8 +249,8 @@ class Host:
                     ) from exc
 
     async def _run_job(self, runtime: PluginRuntime, job: Job) -> None:
-        while True:
-            await asyncio.sleep(job.interval_seconds)
+        # Once per interval across every worker and process (see byway.jobs).
+        async def run_once() -> None:
             # Each run is its own "request": an id and a root span for its log lines and calls.
             token = request_id_var.set(f"job-{new_request_id()}")
             try:
@@ -261,6 +262,8 @@ class Host:
                 runtime.log.exception("job %s failed; it runs again in %ss", job.name, job.interval_seconds)
             finally:
                 request_id_var.reset(token)
+
+        await run_scheduled(runtime, job, run_once)
 
     async def stop(self) -> None:
         """Server shut-down: cancel jobs, shut-down hooks, close databases and HTTP clients."""
