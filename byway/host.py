@@ -157,6 +157,10 @@ class Host:
         """The extra REST routes a plugin registers (see ``byway_register_routes``)."""
         return self._many(runtime, "byway_register_routes", BaseRoute, plugin=runtime)
 
+    def pages_of(self, runtime: PluginRuntime) -> list[Any]:
+        """The routes a plugin serves at the site root (see ``byway_register_pages``)."""
+        return self._many(runtime, "byway_register_pages", BaseRoute, plugin=runtime)
+
     def demo_steps(self) -> list[tuple[PluginRuntime, DemoStep]]:
         """Every plugin's demo step, in running order."""
         steps = [(rt, self._one(rt, "byway_register_demo", DemoStep)) for rt in self.plugins.values()]
