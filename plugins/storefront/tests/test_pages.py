@@ -700,3 +700,16 @@ async def test_each_page_makes_a_fixed_set_of_calls(school: School) -> None:
         assert response.status_code == 200, path
         assert sorted(c.operation for c in calls if c.caller == "storefront") == operations, path
         assert all(c.as_kind == "user" for c in calls if c.caller == "storefront" and c.operation != "LessonCourseId")
+
+
+async def test_too_many_wrong_passwords_say_when_to_try_again(school: School) -> None:
+    email = f"{unique('target')}@example.org"
+    await school.visitor().register(email)
+    visitor = school.visitor()
+    statuses = []
+    for _ in range(12):
+        await visitor.get("/login")
+        response = await visitor.post("/login", {"email": email, "password": "not the password"})
+        statuses.append(response.status_code)
+    assert statuses[0] == 400 and statuses[-1] == 429
+    assert "Too many attempts" in response.text and "try again" in response.text and 'role="alert"' in response.text
