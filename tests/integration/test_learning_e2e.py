@@ -189,3 +189,20 @@ async def test_teacher_builds_student_finishes_certificate_verifies_lesson_delet
     assert reports["students-internal.LessonProgress.lessonId"].checked == 23
     assert reports["students-internal.Certificate.courseId"].checked == 1
     assert all(report.clean for report in reports.values())
+
+
+async def test_course_teacher_is_one_call_to_each_plugin_with_the_real_plugins(world: World) -> None:
+    teachers = [(await world.teacher())[0] for _ in range(2)]
+    for n in range(6):
+        await world.course(teachers[n % 2])
+    with world.app.host.observe_calls() as calls:
+        body = await world.gql(TI, "{ courses(first: 50) { teacherId teacher { userId displayName bio } } }")
+    assert sorted((c.caller, c.target, c.as_kind) for c in calls) == [
+        (TI, "authentication", "service"),
+        (TI, "teach", "service"),
+    ]
+    courses = body["data"]["courses"]
+    assert len(courses) == 6
+    assert all(
+        c["teacher"] == {"userId": c["teacherId"], "displayName": "Test User", "bio": "I teach"} for c in courses
+    )

@@ -45,7 +45,6 @@ NASTY = [
     "%",
     "_",
     "\\",
-    "\x00",
     "🐍 python",
     "x" * 10_000,
     "python " * 2_000,
@@ -145,8 +144,11 @@ def fuzz_texts() -> list[str]:
     syntax = st.sampled_from(['"', "*", "(", ")", "-", "+", "^", ":", "NEAR", "AND", "OR", "NOT", "'", ";", "--"])
     words = st.lists(st.one_of(syntax, st.sampled_from(["python", "loops", "x"])), max_size=12).map(" ".join)
 
+    # NUL and lone surrogates are refused at the HTTP boundary (BAD_USER_INPUT) before any resolver.
+    text = st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), max_size=200)
+
     @settings(max_examples=150, database=None, derandomize=True)
-    @given(st.one_of(st.text(max_size=200), words))
+    @given(st.one_of(text, words))
     def collect(text: str) -> None:
         drawn.append(text)
 
