@@ -301,7 +301,11 @@ async def test_the_success_page_waits_for_an_unpaid_checkout_and_works_without_j
     assert page.status_code == 200
     assert "Confirming your payment" in page.text and 'aria-live="polite"' in page.text
     assert f'href="/checkout/success?session_id={session_id}">Check again</a>' in page.text
-    assert 'data-poll-seconds="60"' in page.text and 'id="checkout-late" hidden' in page.text
+    assert (
+        'data-poll-seconds="60"' in page.text
+        and 'id="checkout-late" hidden' in page.text
+        and 'data-final="false"' in page.text
+    )
     assert (await visitor.client.post(checkout_url, data={"action": "pay"})).status_code == 303
     status = await visitor.client.get("/checkout/status", params={"session_id": session_id})
     assert status.json()["ok"] is True and status.json()["courses"][0]["url"] == f"/courses/{paid}"

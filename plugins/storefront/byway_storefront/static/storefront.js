@@ -32,7 +32,7 @@
 
   // The checkout success page asks /checkout/status until the order is paid and enrolled.
   var box = document.getElementById("checkout");
-  if (!box || box.getAttribute("data-ok") === "true") {
+  if (!box || box.getAttribute("data-final") === "true") {
     return;
   }
   var statusUrl = box.getAttribute("data-status-url");
@@ -86,7 +86,7 @@
       .catch(function () { return { ok: false }; })
       .then(function (result) {
         if (result.ok) { done(result); return; }
-        if (result.status === "CANCELLED") { window.location.reload(); return; }
+        if (["CANCELLED", "REVIEW", "REFUNDED"].indexOf(result.status) >= 0) { window.location.reload(); return; }
         if (Date.now() - started >= limit) { giveUp(result.status); return; }
         delay = Math.min(delay * 1.5, 5000);
         window.setTimeout(poll, delay);
