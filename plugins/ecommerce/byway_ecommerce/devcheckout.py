@@ -21,14 +21,15 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 import stripe
-from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from byway.web import read_body
-from byway_ecommerce.models import dev_sessions, orders
-from byway_ecommerce.providers import DevProvider, ProviderSession
+from byway_ecommerce.dev_provider import DevProvider
+from byway_ecommerce.providers import ProviderSession
 from byway_ecommerce.state import state_of
+from byway_ecommerce.store import dev as dev_store
+from byway_ecommerce.store import orders as order_store
 from byway_ecommerce.webhook import handle_webhook
 
 if TYPE_CHECKING:
@@ -77,8 +78,8 @@ def _money(cents: int, currency: str) -> str:
     return f"{cents // 100}.{cents % 100:02d} {currency.upper()}"
 
 
-def _provider(runtime: PluginRuntime) -> DevProvider | None:
-    provider = state_of(runtime).provider
+def _provider(plugin: PluginRuntime) -> DevProvider | None:
+    provider = state_of(plugin).provider
     return provider if isinstance(provider, DevProvider) else None
 
 
@@ -86,25 +87,25 @@ CLOSED = "This checkout has expired or was cancelled"
 SUPERSEDED = "This checkout was replaced by a newer checkout of the same course; nothing was charged here"
 
 
-async def _closed_reason(runtime: PluginRuntime, order_id: str) -> str:
-    async with runtime.sessions() as session:
-        superseded = (await session.execute(select(orders.c.superseded_at).where(orders.c.id == order_id))).scalar()
+async def _closed_reason(plugin: PluginRuntime, order_id: str) -> str:
+    async with plugin.sessions() as session:
+        superseded = await order_store.superseded_at(session, order_id)
     return SUPERSEDED if superseded is not None else CLOSED
 
 
-async def _deliver(runtime: PluginRuntime, event_type: str, checkout: ProviderSession) -> tuple[int, dict[str, Any]]:
-    payload, signature = signed_payload(stripe_event(event_type, checkout.raw), state_of(runtime).config.webhook_secret)
-    return await handle_webhook(runtime, payload, signature)
+async def _deliver(plugin: PluginRuntime, event_type: str, checkout: ProviderSession) -> tuple[int, dict[str, Any]]:
+    payload, signature = signed_payload(stripe_event(event_type, checkout.raw), state_of(plugin).config.webhook_secret)
+    return await handle_webhook(plugin, payload, signature)
 
 
-async def checkout_page(runtime: PluginRuntime, request: Request) -> Response:
+async def checkout_page(plugin: PluginRuntime, request: Request) -> Response:
     """GET: the checkout page of a dev session."""
-    provider = _provider(runtime)
+    provider = _provider(plugin)
     session_id = request.path_params["session_id"]
     if provider is None:
         return _page("Not found", "<h1>Not found</h1>", 404)
-    async with runtime.sessions() as session:
-        row = (await session.execute(select(dev_sessions).where(dev_sessions.c.id == session_id))).first()
+    async with plugin.sessions() as session:
+        row = await dev_store.get_session(session, session_id)
     checkout = await provider.retrieve_session(session_id)
     if row is None or checkout is None:
         return _page("Not found", "<h1>Unknown checkout session</h1>", 404)
@@ -124,7 +125,7 @@ async def checkout_page(runtime: PluginRuntime, request: Request) -> Response:
     elif checkout.is_paid:
         actions = "<p id='state'>This checkout is paid.</p>"
     else:
-        actions = f"<p id='state'>{html.escape(await _closed_reason(runtime, row.order_id))}.</p>"
+        actions = f"<p id='state'>{html.escape(await _closed_reason(plugin, row.order_id))}.</p>"
     body = (
         "<h1>Byway checkout</h1>"
         "<p class='note'>Development payment provider: no real money moves.</p>"
@@ -134,9 +135,9 @@ async def checkout_page(runtime: PluginRuntime, request: Request) -> Response:
     return _page("Byway checkout", body)
 
 
-async def checkout_action(runtime: PluginRuntime, request: Request) -> Response:
+async def checkout_action(plugin: PluginRuntime, request: Request) -> Response:
     """POST ``action=pay|cancel``: complete or cancel the session, deliver the signed event, redirect."""
-    provider = _provider(runtime)
+    provider = _provider(plugin)
     session_id = request.path_params["session_id"]
     if provider is None:
         return _page("Not found", "<h1>Not found</h1>", 404)
@@ -154,15 +155,15 @@ async def checkout_action(runtime: PluginRuntime, request: Request) -> Response:
     if action == "pay":
         after, changed = await provider.mark_paid(session_id)
         if after is None or not after.is_paid:
-            reason = html.escape(await _closed_reason(runtime, str(before.order_id)))
+            reason = html.escape(await _closed_reason(plugin, str(before.order_id)))
             return _page("Checkout closed", f"<h1 id='state'>{reason}</h1>", 409)
         if changed:
-            status, _ = await _deliver(runtime, "checkout.session.completed", after)
+            status, _ = await _deliver(plugin, "checkout.session.completed", after)
             if status != 200:
                 return _page("Payment error", "<h1>The payment could not be recorded</h1>", 502)
         target = str(after.raw["success_url"]).replace("{CHECKOUT_SESSION_ID}", session_id)
         return RedirectResponse(target, status_code=303)
     after, changed = await provider.mark_expired(session_id)
     if changed and after is not None:
-        await _deliver(runtime, "checkout.session.expired", after)
+        await _deliver(plugin, "checkout.session.expired", after)
     return RedirectResponse(str(before.raw["cancel_url"]), status_code=303)

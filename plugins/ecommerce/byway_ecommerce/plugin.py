@@ -9,9 +9,9 @@ from sqlalchemy import MetaData
 from starlette.routing import BaseRoute
 
 import byway
-from byway.declarations import GraphQLApi, Job, Operation, PluginInfo, Relation
+from byway.declarations import DemoStep, GraphQLApi, Job, Operation, PluginInfo, Relation
 from byway.runtime import PluginRuntime
-from byway_ecommerce import commands, models, relations, resolvers, routes
+from byway_ecommerce import commands, demo, models, relations, resolvers, routes
 from byway_ecommerce.config import EcommerceConfig
 from byway_ecommerce.operations import OPERATIONS
 from byway_ecommerce.outbox import outbox_job
@@ -54,6 +54,11 @@ def byway_register_relations() -> list[Relation]:
 @byway.hookimpl
 def byway_register_operations() -> list[Operation]:
     return OPERATIONS
+
+
+@byway.hookimpl
+def byway_register_demo() -> DemoStep:
+    return demo.DEMO_STEP
 
 
 @byway.hookimpl

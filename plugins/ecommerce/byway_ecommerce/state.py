@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from byway_ecommerce.config import EcommerceConfig
-from byway_ecommerce.providers import DevProvider, PaymentProvider, StripeProvider
+from byway_ecommerce.dev_provider import DevProvider
+from byway_ecommerce.providers import PaymentProvider
+from byway_ecommerce.stripe_provider import StripeProvider
 
 if TYPE_CHECKING:
     from byway.runtime import PluginRuntime
@@ -26,8 +28,8 @@ class Waker:
     ``students-internal`` inline; wake-ups during a run coalesce into one more run.
     """
 
-    def __init__(self, runtime: PluginRuntime, work: Callable[[PluginRuntime], Awaitable[object]]) -> None:
-        self._runtime = runtime
+    def __init__(self, plugin: PluginRuntime, work: Callable[[PluginRuntime], Awaitable[object]]) -> None:
+        self._plugin = plugin
         self._work = work
         self._task: asyncio.Task[None] | None = None
         self._again = False
@@ -42,11 +44,11 @@ class Waker:
         while self._again:
             self._again = False
             try:
-                await self._work(self._runtime)
+                await self._work(self._plugin)
             except asyncio.CancelledError:
                 raise
             except Exception:
-                self._runtime.log.exception("background outbox drain failed; the outbox job retries it")
+                self._plugin.log.exception("background outbox drain failed; the outbox job retries it")
 
     async def idle(self) -> None:
         """Wait until no run is in progress (tests, shut-down)."""
@@ -74,31 +76,31 @@ class EcommerceState:
 _states: weakref.WeakKeyDictionary[PluginRuntime, EcommerceState] = weakref.WeakKeyDictionary()
 
 
-def build_provider(runtime: PluginRuntime, config: EcommerceConfig) -> PaymentProvider:
+def build_provider(plugin: PluginRuntime, config: EcommerceConfig) -> PaymentProvider:
     """Stripe when a secret key is configured, else the dev provider."""
     if config.uses_stripe:
         return StripeProvider(config)
-    return DevProvider(runtime, config)
+    return DevProvider(plugin, config)
 
 
-def state_of(runtime: PluginRuntime) -> EcommerceState:
+def state_of(plugin: PluginRuntime) -> EcommerceState:
     """The runtime's state, created on first use (CLI commands run without the start-up hook)."""
-    state = _states.get(runtime)
+    state = _states.get(plugin)
     if state is None:
-        config = EcommerceConfig.from_mapping(runtime.config)
-        state = EcommerceState(config=config, provider=build_provider(runtime, config))
-        _states[runtime] = state
+        config = EcommerceConfig.from_mapping(plugin.config)
+        state = EcommerceState(config=config, provider=build_provider(plugin, config))
+        _states[plugin] = state
     return state
 
 
-def config_of(runtime: PluginRuntime) -> EcommerceConfig:
+def config_of(plugin: PluginRuntime) -> EcommerceConfig:
     """The runtime's parsed configuration."""
-    return state_of(runtime).config
+    return state_of(plugin).config
 
 
-async def close_state(runtime: PluginRuntime) -> None:
+async def close_state(plugin: PluginRuntime) -> None:
     """Stop background work and release the provider (shut-down, end of a CLI command)."""
-    state = _states.pop(runtime, None)
+    state = _states.pop(plugin, None)
     if state is None:
         return
     if state.waker is not None:

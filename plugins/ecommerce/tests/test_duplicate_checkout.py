@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from byway_ecommerce import open_checkout
+from byway_ecommerce.dev_provider import DevProvider
 from byway_ecommerce.models import (
     CANCELLED,
     OUTBOX_DONE,
@@ -27,7 +28,6 @@ from byway_ecommerce.models import (
     orders,
     payments,
 )
-from byway_ecommerce.providers import DevProvider
 from byway_ecommerce.reconcile import reconcile
 from byway_ecommerce.state import state_of
 from ecommerce_fake_stripe import FakeStripe

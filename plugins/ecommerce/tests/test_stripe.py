@@ -17,8 +17,8 @@ from byway_ecommerce.models import (
     orders,
     payments,
 )
-from byway_ecommerce.providers import StripeProvider
 from byway_ecommerce.state import state_of
+from byway_ecommerce.stripe_provider import StripeProvider
 from ecommerce_fake_stripe import SECRET_KEY, WEBHOOK_SECRET, FakeStripe, parse_form
 from ecommerce_fakes import FakeCourses, FakeStudents
 from ecommerce_shop import Shop, event, settings_with
