@@ -5,8 +5,11 @@ Order of work (nothing is written before every check passed):
 1. Input: 1 to 50 items, quantity 1 (a course is a single seat; a course listed twice counts once),
    http(s) success and cancel URLs, a plausible email.
 2. Buyer: a logged-in user is mapped to their Student (``myStudent``, created with
-   ``registerStudent`` when missing, both as the user); an admin, a service or an anonymous
-   caller names an existing ``studentId`` (``student(id)`` as service; unknown → NOT_FOUND).
+   ``registerStudent`` when missing, both as the user); only an admin or a service may name
+   another ``studentId`` (``student(id)`` as service; unknown → NOT_FOUND). A user naming
+   someone else's student gets FORBIDDEN and an anonymous caller UNAUTHENTICATED before anything
+   about that student is read: a stranger must not learn what a student owns, supersede their
+   open checkout or put an order in their ``myOrders``.
 3. Courses: ONE ``coursesByIds`` call to teach-internal (as the user, or as service); unknown or
    unpublished → NOT_FOUND naming the course; mixed currencies → BAD_USER_INPUT; a cart of
    free courses only → BAD_USER_INPUT (free courses are taken with ``enrollMe``; no payment
@@ -80,9 +83,9 @@ async def find_buyer(ctx: RequestContext, student_id: str | None) -> Buyer:
         if student_id is not None and student_id != own["id"]:
             raise Forbidden("You can only check out for your own student account")
         return Buyer(student_id=own["id"], user_id=principal.user_id, courses_as=principal)
+    if principal.is_anonymous:
+        raise Unauthenticated("Log in to check out (only services and admins may check out for a studentId)")
     if student_id is None:
-        if principal.is_anonymous:
-            raise Unauthenticated("Log in, or pass the studentId of an existing student")
         raise BadUserInput("studentId is required when checking out as a service", field="studentId")
     data = await ctx.client.call(STUDENTS, STUDENT, {"id": student_id}, as_="service")
     student = data.get("student")

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from byway.db import utcnow
 from byway_ecommerce.config import EcommerceConfig
+from byway_ecommerce.dev_events import stripe_event
 from byway_ecommerce.providers import CheckoutRequest, ProviderSession
 from byway_ecommerce.store import dev as store
 
@@ -69,19 +73,39 @@ class DevProvider:
             row = await store.get_session(session, session_id)
         return self._session(row) if row is not None else None
 
-    async def mark_paid(self, session_id: str) -> tuple[ProviderSession | None, bool]:
+    async def mark_paid(
+        self, session_id: str, *, owner: str | None = None
+    ) -> tuple[ProviderSession | None, str | None]:
         """Complete an open, unexpired session (compare-and-set): the session afterwards (None if
-        unknown) and whether this call completed it."""
-        async with self.plugin.sessions() as session, session.begin():
-            changed = await store.complete(session, session_id)
-        return await self.retrieve_session(session_id), changed
+        unknown) and, when this call completed it, the id of its ``checkout.session.completed``
+        event. With an ``owner`` the event is stored in the same transaction as the payment, owed
+        to the webhook and claimed by ``owner`` for its first delivery
+        (:mod:`byway_ecommerce.dev_deliveries` retries it until the webhook accepts it)."""
+        return await self._change(session_id, store.complete, "checkout.session.completed", owner)
 
-    async def mark_expired(self, session_id: str) -> tuple[ProviderSession | None, bool]:
-        """Expire an open session (the buyer cancelled): the session afterwards (None if unknown)
-        and whether this call expired it."""
+    async def mark_expired(
+        self, session_id: str, *, owner: str | None = None
+    ) -> tuple[ProviderSession | None, str | None]:
+        """Expire an open session (the buyer cancelled): like :meth:`mark_paid`, with a
+        ``checkout.session.expired`` event."""
+        return await self._change(session_id, store.expire, "checkout.session.expired", owner)
+
+    async def _change(
+        self,
+        session_id: str,
+        change: Callable[[AsyncSession, str], Awaitable[bool]],
+        event_type: str,
+        owner: str | None,
+    ) -> tuple[ProviderSession | None, str | None]:
+        event_id: str | None = None
         async with self.plugin.sessions() as session, session.begin():
-            changed = await store.expire(session, session_id)
-        return await self.retrieve_session(session_id), changed
+            if await change(session, session_id):
+                event = stripe_event(event_type, self._session(await store.get_session(session, session_id)).raw)
+                event_id = str(event["id"])
+                if owner is not None:
+                    lease = timedelta(seconds=self.config.outbox_lease_seconds)
+                    await store.insert_delivery(session, event, session_id, owner=owner, lease=lease)
+        return await self.retrieve_session(session_id), event_id
 
     async def expire_session(self, session_id: str) -> ProviderSession | None:
         """Expire an open session (its Pay button then refuses); a paid one stays paid."""

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from byway_ecommerce import emails
 from byway_ecommerce.models import CANCELLED, PENDING
 from byway_ecommerce.providers import ProviderSession
 from byway_ecommerce.store import orders as store
@@ -53,22 +54,15 @@ async def fulfil_in(
     A CANCELLED order is fulfilled too: money the provider confirms was taken (e.g. for a session
     whose creation timed out on our side, or a checkout a newer one superseded) must still become
     enrollments; a payment that duplicates another paid order is logged at WARNING for a manual
-    refund.
+    refund. A payment of another amount or currency than the order's is recorded but NOT
+    fulfilled: the order goes to REVIEW for an admin (:mod:`byway_ecommerce.review`). A receipt is
+    queued in the same transaction (:mod:`byway_ecommerce.emails`).
     """
     won = await store.mark_paid(session, order_id, paid.id)
     if won is None:
         return await _not_fulfilled(session, plugin, order_id, paid)
     amount = paid.amount_total if paid.amount_total is not None else won.total_cents
     currency = (paid.currency or won.currency).upper()
-    if amount != won.total_cents or currency != won.currency:
-        plugin.log.error(
-            "order %s was charged %s %s but totals %s %s; fulfilled anyway (the money is taken)",
-            order_id,
-            amount,
-            currency,
-            won.total_cents,
-            won.currency,
-        )
     await payments.insert_payment(
         session,
         order_id=order_id,
@@ -80,10 +74,27 @@ async def fulfil_in(
         raw=raw,
     )
     await store.release(session, order_id)
+    if amount != won.total_cents or currency != won.currency:
+        reason = f"charged {money(amount, currency)} for an order of {money(won.total_cents, won.currency)}"
+        await store.set_review(session, order_id, reason)
+        plugin.log.error(
+            "order %s %s: NOT fulfilled, held for review (resolveOrderReview; the payment is recorded)",
+            order_id,
+            reason,
+        )
+        return Outcome("review", order_id)
     await _warn_duplicate(session, plugin, won, paid.id)
     queued = await outbox_store.queue_enrollments(session, order_id, won.student_id)
+    await emails.queue(plugin, session, order_id, emails.RECEIPT)
     plugin.log.info("order %s paid (%s); %d enrollment(s) queued", order_id, source, queued)
     return Outcome("fulfilled", order_id, wake=True)
+
+
+def money(cents: int, currency: str) -> str:
+    """``4900, "USD"`` → ``"49.00 USD"`` (minor units shown as two decimals)."""
+    sign = "-" if cents < 0 else ""
+    cents = abs(cents)
+    return f"{sign}{cents // 100}.{cents % 100:02d} {currency}"
 
 
 async def _not_fulfilled(session: AsyncSession, plugin: PluginRuntime, order_id: str, paid: ProviderSession) -> Outcome:
@@ -151,5 +162,6 @@ async def refund_in(session: AsyncSession, plugin: PluginRuntime, charge: dict[s
         return Outcome("partially_refunded", order_id)
     if not await payments.mark_refunded(session, order_id):
         return Outcome("already_refunded", order_id)
+    await emails.queue(plugin, session, order_id, emails.REFUND)
     plugin.log.info("order %s refunded; enrollments will be revoked", order_id)
     return Outcome("refunded", order_id, wake=True)

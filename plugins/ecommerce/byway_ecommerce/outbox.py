@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from byway.client import CrossPluginError
 from byway.db import utcnow
 from byway.errors import ByWayError
+from byway_ecommerce import leases, pause
 from byway_ecommerce.models import (
     OUTBOX_DONE,
     OUTBOX_FAILED,
@@ -28,7 +29,7 @@ from byway_ecommerce.models import (
     OUTBOX_REVOKED,
 )
 from byway_ecommerce.operations import ENROLL_STUDENT, REVOKE_ENROLLMENT, STUDENTS
-from byway_ecommerce.state import Waker, config_of, state_of
+from byway_ecommerce.state import config_of, waker
 from byway_ecommerce.store import outbox as store
 
 if TYPE_CHECKING:
@@ -51,10 +52,7 @@ class DrainReport:
 
 def wake(plugin: PluginRuntime) -> None:
     """Drain the outbox in the background now (after a fulfilment or a refund)."""
-    state = state_of(plugin)
-    if state.waker is None:
-        state.waker = Waker(plugin, drain)
-    state.waker.wake()
+    waker(plugin, "outbox", drain).wake()
 
 
 async def claim(
@@ -76,6 +74,7 @@ async def claim(
             limit=limit or config.outbox_batch_size,
             lease=timedelta(seconds=config.outbox_lease_seconds),
             cutoff=min(due_before, now) if due_before is not None else now,
+            owner=leases.process_id(),
             order_id=order_id,
         )
 
@@ -104,7 +103,9 @@ async def deliver(plugin: PluginRuntime, row: Any) -> str:
     """
     config = config_of(plugin)
     revoke = row.status == OUTBOX_REVOKE_PENDING
+    await pause.point(plugin, "before_enroll_call")
     error = await _call(plugin, row, revoke)
+    await pause.point(plugin, "after_enroll_call")
     values: dict[str, Any] = {"claim_token": None, "last_error": None if error is None else error[:1000]}
     if error is None:
         status = values["status"] = OUTBOX_REVOKED if revoke else OUTBOX_DONE

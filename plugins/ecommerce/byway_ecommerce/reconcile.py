@@ -22,9 +22,11 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from byway.auth import Principal
 from byway.db import utcnow
 from byway.errors import ByWayError
-from byway_ecommerce import outbox
+from byway_ecommerce import emails, outbox
+from byway_ecommerce.audit import record
 from byway_ecommerce.models import (
     OUTBOX_DONE,
     OUTBOX_FAILED,
@@ -37,6 +39,8 @@ from byway_ecommerce.models import (
 from byway_ecommerce.operations import ENROLLMENT_STATUS, STUDENTS
 from byway_ecommerce.settlement import settle_with_provider
 from byway_ecommerce.state import config_of
+from byway_ecommerce.store import emails as email_store
+from byway_ecommerce.store import history
 from byway_ecommerce.store import orders as order_store
 from byway_ecommerce.store import outbox as outbox_store
 from byway_ecommerce.store import reconcile as store
@@ -96,8 +100,18 @@ async def _enrollment_map(
     return enrolled
 
 
-async def reconcile(plugin: PluginRuntime, *, days: int | None = None) -> dict[str, Any]:
-    """Run one reconciliation (see the module docstring); returns the JSON summary."""
+async def reconcile(
+    plugin: PluginRuntime,
+    *,
+    days: int | None = None,
+    actor: Principal | str | None = None,
+    client_address: str | None = None,
+) -> dict[str, Any]:
+    """Run one reconciliation (see the module docstring); returns the JSON summary.
+
+    ``actor`` (an admin, the admin token's stand-in, or the CLI's operator name) is recorded in the
+    audit log with the summary's counts; the scheduled job passes none and is not audited.
+    """
     config = config_of(plugin)
     days = days or config.reconcile_days
     started = utcnow()
@@ -114,6 +128,7 @@ async def reconcile(plugin: PluginRuntime, *, days: int | None = None) -> dict[s
     }
     async with plugin.sessions() as session, session.begin():
         requeued_rows = await outbox_store.requeue_failed(session)
+        summary["emailsRequeued"] = await email_store.requeue_failed(session)
     summary["requeued"] = len(requeued_rows)
     await _settle_pending_orders(plugin, since, summary)
     await outbox.drain(plugin)
@@ -140,8 +155,36 @@ async def reconcile(plugin: PluginRuntime, *, days: int | None = None) -> dict[s
     summary["outbox"] = dict(counts)
     unfinished = {OUTBOX_PENDING, OUTBOX_FAILED, OUTBOX_REVOKE_PENDING, OUTBOX_REVOKE_FAILED, None}
     summary["ok"] = not summary["errors"] and not any(e["outboxStatus"] in unfinished for e in summary["items"])
+    summary["review"] = await _in_review(plugin)
     summary["finishedAt"] = utcnow().isoformat()
+    if actor is not None:
+        await _audit(plugin, summary, actor, client_address)
+    emails.wake(plugin)
     return summary
+
+
+async def _in_review(plugin: PluginRuntime) -> list[dict[str, Any]]:
+    """Orders waiting for an admin's decision (``resolveOrderReview``), oldest first."""
+    async with plugin.sessions() as session:
+        rows = await history.orders_in_review(session, MAX_PENDING_ORDERS)
+    return [
+        {
+            "orderId": row.id,
+            "studentId": row.student_id,
+            "totalCents": row.total_cents,
+            "currency": row.currency,
+            "reason": row.review_reason,
+            "paidAt": row.paid_at.isoformat() if row.paid_at else None,
+        }
+        for row in rows
+    ]
+
+
+async def _audit(plugin: PluginRuntime, summary: dict[str, Any], actor: Principal | str, address: str | None) -> None:
+    counts = ("days", "requeued", "ordersChecked", "ordersFulfilled", "ordersCancelled", "reenrolled", "ok")
+    details = {key: summary[key] for key in counts} | {"review": len(summary["review"])}
+    async with plugin.sessions() as session, session.begin():
+        await record(session, principal=actor, action="orders.reconcile", details=details, client_address=address)
 
 
 async def _item_summary(
@@ -205,4 +248,8 @@ async def reconcile_job(plugin: PluginRuntime) -> None:
             summary["requeued"],
             summary["ordersFulfilled"],
             summary["reenrolled"],
+        )
+    if summary["review"]:
+        plugin.log.warning(
+            "reconcile: %d paid order(s) wait in REVIEW for an admin (resolveOrderReview)", len(summary["review"])
         )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from byway_ecommerce import outbox
+from byway_ecommerce import workers
 from byway_ecommerce.fulfilment import Outcome, cancel_in, fulfil_in
 from byway_ecommerce.providers import ProviderError, ProviderSession
 from byway_ecommerce.state import state_of
@@ -35,7 +35,7 @@ async def apply_session(plugin: PluginRuntime, order_id: str, checkout: Provider
         async with plugin.sessions() as session, session.begin():
             outcome = await fulfil_in(session, plugin, order_id, checkout, source=source, raw=checkout.raw)
         if outcome.wake:
-            outbox.wake(plugin)
+            workers.wake(plugin)
         return outcome
     if checkout.is_expired:
         async with plugin.sessions() as session, session.begin():

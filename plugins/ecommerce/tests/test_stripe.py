@@ -117,8 +117,8 @@ async def test_paid_at_stripe_then_verify_and_webhook(stripe_shop: tuple[Shop, F
     # Stripe's own event, signed with the endpoint's secret, arrives late: a no-op.
     response = await shop.post_event(event("checkout.session.completed", session), secret=WEBHOOK_SECRET)
     assert response.json()["result"] == "already_paid"
-    # The dev secret is worthless once Stripe is configured.
-    response = await shop.post_event(event("checkout.session.completed", session))
+    # The old public dev secret (and any other) is worthless once Stripe is configured.
+    response = await shop.post_event(event("checkout.session.completed", session), secret=OLD_DEV_SECRET)
     assert response.status_code == 400
     # The order is PAID: verify answers from the database without asking Stripe again.
     await shop.verify(result["sessionId"], token=token)

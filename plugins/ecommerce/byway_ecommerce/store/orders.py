@@ -19,6 +19,7 @@ from byway_ecommerce.models import (
     CANCELLED,
     PAID,
     PENDING,
+    REVIEW,
     active_checkouts,
     order_items,
     orders,
@@ -206,6 +207,27 @@ async def mark_paid(session: AsyncSession, order_id: str, session_id: str) -> Pa
     if won is None:
         return None
     return PaidOrder(won.id, won.student_id, won.total_cents, won.currency, won.superseded_at is not None)
+
+
+async def set_review(session: AsyncSession, order_id: str, reason: str) -> None:
+    """PAID→REVIEW (in the transaction that just marked it PAID): the payment does not match the order."""
+    await session.execute(
+        update(orders)
+        .where(orders.c.id == order_id, orders.c.status == PAID)
+        .values(status=REVIEW, review_reason=reason[:300], updated_at=utcnow())
+    )
+
+
+async def resolve_review(session: AsyncSession, order_id: str, status: str) -> Any:
+    """REVIEW→``status`` (PAID or REFUNDED), compare-and-set; the order's ``(id, student_id)`` or None."""
+    return (
+        await session.execute(
+            update(orders)
+            .where(orders.c.id == order_id, orders.c.status == REVIEW)
+            .values(status=status, updated_at=utcnow())
+            .returning(orders.c.id, orders.c.student_id)
+        )
+    ).first()
 
 
 async def status_of(session: AsyncSession, order_id: str) -> str | None:

@@ -30,9 +30,10 @@ async def claim(
     limit: int,
     lease: timedelta,
     cutoff: datetime,
+    owner: str,
     order_id: str | None = None,
 ) -> list[Any]:
-    """Claim up to ``limit`` rows due by ``cutoff``: a fresh claim token and a lease, in one statement.
+    """Claim up to ``limit`` rows due by ``cutoff`` for ``owner``: a fresh claim token and a lease, in one statement.
 
     The lease end is written to ``next_attempt_at``, so a worker that dies leaves rows that become
     due again when its lease ends. ``attempts`` counts claims, so a row that kills its worker still
@@ -49,7 +50,13 @@ async def claim(
     statement = (
         update(enrollment_outbox)
         .where(_box.id.in_(due), _box.status.in_(OUTBOX_ACTIVE), _box.next_attempt_at <= cutoff)
-        .values(claim_token=new_id(), attempts=_box.attempts + 1, next_attempt_at=now + lease, updated_at=now)
+        .values(
+            claim_token=new_id(),
+            claimed_by=owner,
+            attempts=_box.attempts + 1,
+            next_attempt_at=now + lease,
+            updated_at=now,
+        )
         .returning(*enrollment_outbox.c)
     )
     return list((await session.execute(statement)).all())
@@ -60,7 +67,10 @@ async def record_outcome(session: AsyncSession, row_id: str, claim_token: str, v
     mine = and_(_box.id == row_id, _box.claim_token == claim_token)
     written = (
         await session.execute(
-            update(enrollment_outbox).where(mine).values(**values, updated_at=utcnow()).returning(_box.id)
+            update(enrollment_outbox)
+            .where(mine)
+            .values(**values, claimed_by=None, updated_at=utcnow())
+            .returning(_box.id)
         )
     ).first()
     return written is not None

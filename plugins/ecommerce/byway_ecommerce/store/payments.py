@@ -15,6 +15,7 @@ from byway_ecommerce.models import (
     OUTBOX_REVOKED,
     PAID,
     REFUNDED,
+    REVIEW,
     enrollment_outbox,
     order_items,
     orders,
@@ -95,7 +96,7 @@ async def record_refund(session: AsyncSession, reference: str, *, full: bool, re
 
 
 async def mark_refunded(session: AsyncSession, order_id: str) -> bool:
-    """PAID→REFUNDED and the order's outbox rows turned into revocations; False if not PAID.
+    """PAID (or REVIEW)→REFUNDED and the order's outbox rows turned into revocations; False if neither.
 
     A row a worker holds right now keeps its lease end as due time, so the revocation runs after
     the enrollment call can have landed.
@@ -104,7 +105,7 @@ async def mark_refunded(session: AsyncSession, order_id: str) -> bool:
     won = (
         await session.execute(
             update(orders)
-            .where(orders.c.id == order_id, orders.c.status == PAID)
+            .where(orders.c.id == order_id, orders.c.status.in_((PAID, REVIEW)))
             .values(status=REFUNDED, updated_at=now)
             .returning(orders.c.id)
         )
@@ -124,7 +125,25 @@ async def mark_refunded(session: AsyncSession, order_id: str) -> bool:
             last_error=None,
             next_attempt_at=case((box.claim_token.is_not(None), box.next_attempt_at), else_=now),
             claim_token=None,
+            claimed_by=None,
             updated_at=now,
         )
     )
     return True
+
+
+async def mark_refunded_by_hand(session: AsyncSession, order_id: str) -> None:
+    """The order's Payment refunded outside Byway (an admin resolved a review by refunding it)."""
+    await session.execute(
+        update(payments)
+        .where(payments.c.order_id == order_id)
+        .values(status="refunded", amount_refunded_cents=payments.c.amount_cents, updated_at=utcnow())
+    )
+
+
+async def payment_of(session: AsyncSession, order_id: str) -> Any:
+    """``(amount_cents, currency, status, provider_reference)`` of the order's Payment, or None."""
+    statement = select(
+        payments.c.amount_cents, payments.c.currency, payments.c.status, payments.c.provider_reference
+    ).where(payments.c.order_id == order_id)
+    return (await session.execute(statement)).first()
