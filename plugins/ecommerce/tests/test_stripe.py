@@ -21,7 +21,7 @@ from byway_ecommerce.state import state_of
 from byway_ecommerce.stripe_provider import StripeProvider
 from ecommerce_fake_stripe import SECRET_KEY, WEBHOOK_SECRET, FakeStripe, parse_form
 from ecommerce_fakes import FakeCourses, FakeStudents
-from ecommerce_shop import Shop, event, settings_with
+from ecommerce_shop import OLD_DEV_SECRET, Shop, event, settings_with
 
 from byway.app import create_app
 from byway.plugins import PluginError
