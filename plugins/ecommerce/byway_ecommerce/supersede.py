@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from byway.db import utcnow
 from byway.errors import AlreadyEnrolled, Conflict, UpstreamUnavailable
+from byway_ecommerce.models import PAID
 from byway_ecommerce.providers import LineItem, ProviderError, ProviderSession
 from byway_ecommerce.settlement import apply_session
 from byway_ecommerce.state import state_of
@@ -56,13 +57,19 @@ class Wanted:
 async def candidates(plugin: PluginRuntime, wanted: Wanted, since: datetime) -> list[Candidate]:
     """The buyer's orders overlapping the cart that are (or may be) PENDING; ALREADY_ENROLLED if one is PAID."""
     async with plugin.sessions() as session:
-        bought = await store.bought_courses(session, wanted.student_id, wanted.course_ids)
+        bought = await store.paid_courses(session, wanted.student_id, wanted.course_ids)
+        for line in wanted.lines:
+            if bought.get(line.course_id) == PAID:
+                raise AlreadyEnrolled(
+                    f"You already paid for course: {line.title}; it is being added to your courses",
+                    course_id=line.course_id,
+                    course_title=line.title,
+                )
         if bought:
             line = next(line for line in wanted.lines if line.course_id in bought)
-            raise AlreadyEnrolled(
-                f"You already paid for course: {line.title}; it is being added to your courses",
-                course_id=line.course_id,
-                course_title=line.title,
+            raise Conflict(
+                f"A payment for course {line.title} is being reviewed; wait for it to be resolved",
+                courseId=line.course_id,
             )
         return await store.candidates(session, wanted.student_id, wanted.course_ids, since)
 

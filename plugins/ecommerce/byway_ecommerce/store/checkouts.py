@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from byway_ecommerce.models import PAID, PENDING, active_checkouts, order_items, orders
+from byway_ecommerce.models import PAID, PENDING, REVIEW, active_checkouts, order_items, orders
 
 #: Recent PENDING orders of the buyer looked at per round.
 MAX_CANDIDATES = 20
@@ -35,14 +35,23 @@ class Candidate:
         return {course_id for course_id, _, _ in self.priced}
 
 
-async def bought_courses(session: AsyncSession, student_id: str, course_ids: Sequence[str]) -> set[str]:
-    """Which of the courses the student holds in a PAID order."""
+async def paid_courses(session: AsyncSession, student_id: str, course_ids: Sequence[str]) -> dict[str, str]:
+    """Which of the courses the student holds in a PAID order, or in one held for REVIEW: ``{course: status}``
+    (PAID wins)."""
     statement = (
-        select(order_items.c.course_id)
+        select(order_items.c.course_id, orders.c.status)
         .join(orders, orders.c.id == order_items.c.order_id)
-        .where(orders.c.student_id == student_id, orders.c.status == PAID, order_items.c.course_id.in_(course_ids))
+        .where(
+            orders.c.student_id == student_id,
+            orders.c.status.in_((PAID, REVIEW)),
+            order_items.c.course_id.in_(course_ids),
+        )
     )
-    return set((await session.execute(statement)).scalars())
+    found: dict[str, str] = {}
+    for course_id, status in (await session.execute(statement)).all():
+        if found.get(course_id) != PAID:
+            found[course_id] = status
+    return found
 
 
 async def candidates(
