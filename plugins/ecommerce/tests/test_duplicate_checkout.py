@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from byway_ecommerce import open_checkout
+from byway_ecommerce import open_checkout, supersede
 from byway_ecommerce.dev_provider import DevProvider
 from byway_ecommerce.models import (
     CANCELLED,
@@ -241,8 +241,18 @@ async def test_a_checkout_being_opened_is_waited_for(shop: Shop, monkeypatch: py
     assert await shop.count(orders) == 1
     assert await guard(shop) == {(course, first["orderId"])}
 
+    waiting = asyncio.Event()
+    still_opening = supersede.store.any_still_opening
+
+    async def observed(*args: Any) -> bool:
+        answer = await still_opening(*args)
+        waiting.set()  # the new request is waiting for the creator now
+        return answer
+
+    monkeypatch.setattr(supersede.store, "any_still_opening", observed)
+
     async def creator_finishes() -> None:
-        await asyncio.sleep(0.1)
+        await asyncio.wait_for(waiting.wait(), timeout=5)
         await set_order(shop, first["orderId"], provider_session_id=first["sessionId"])
 
     monkeypatch.setattr(open_checkout, "WAIT_SECONDS", 5.0)
