@@ -1,126 +1,27 @@
-"""What every page shares: templates, the visit (session + calls), forms, errors and headers."""
+"""What every page shares: the visit (session, form, calls on the visitor's behalf), notices, errors."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
-from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import urlencode
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
-from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from byway.client import CrossPluginError
 from byway.errors import ByWayError, UpstreamUnavailable
 from byway.runtime import PluginRuntime
-from byway.web import PayloadTooLarge, read_body
-from byway_storefront.config import StorefrontConfig, config_of, secure_cookies
+from byway_storefront.config import StorefrontConfig, config_of
+from byway_storefront.forms import BadRequest, Form, read_form
+from byway_storefront.render import build_environment, security_headers
 from byway_storefront.session import Session, load_session
 
 log = logging.getLogger("byway.plugins.storefront")
-
-HERE = Path(__file__).parent
-STATIC_DIR = HERE / "static"
-#: Where the plugin serves its CSS and JavaScript.
-ASSETS_PATH = "/assets"
-#: Largest form body accepted (lesson content is the biggest field).
-MAX_FORM_BYTES = 256 * 1024
-
-
-def _asset_versions() -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()[:12] for p in STATIC_DIR.iterdir() if p.is_file()}
-
-
-LEVELS = {"BEGINNER": "Beginner", "INTERMEDIATE": "Intermediate", "ADVANCED": "Advanced"}
-ZERO_DECIMAL = frozenset({"JPY", "KRW", "VND", "CLP", "ISK", "UGX", "XAF", "XOF"})
-
-
-def money(cents: int | None, currency: str | None) -> str:
-    """``4900, "USD"`` → ``"49.00 USD"``; 0 → ``"Free"``."""
-    if not cents:
-        return "Free"
-    code = (currency or "USD").upper()
-    if code in ZERO_DECIMAL:
-        return f"{cents} {code}"
-    return f"{cents // 100}.{cents % 100:02d} {code}"
-
-
-def minutes(seconds: int | None) -> str:
-    """A lesson duration for people: ``"5 min"`` (empty when unknown)."""
-    if not seconds:
-        return ""
-    return f"{max(1, round(seconds / 60))} min"
-
-
-def day(iso: str | None) -> str:
-    """An ISO-8601 timestamp as a date for people: ``"30 Nov 2026"``."""
-    if not iso:
-        return ""
-    try:
-        return datetime.fromisoformat(iso).strftime("%-d %b %Y")
-    except ValueError:
-        return iso
-
-
-_CODE = re.compile(r"`([^`\n]+)`")
-
-
-def prose(text: str | None) -> Markup:
-    """Lesson text as HTML: paragraphs at blank lines, line breaks, `code` in backticks; all else escaped."""
-    paragraphs = [p.strip() for p in (text or "").replace("\r\n", "\n").split("\n\n") if p.strip()]
-    html = []
-    for paragraph in paragraphs:
-        escaped = str(escape(paragraph))
-        html.append("<p>" + _CODE.sub(r"<code>\1</code>", escaped).replace("\n", "<br>") + "</p>")
-    return Markup("\n".join(html))
-
-
-def build_environment() -> Environment:
-    """The Jinja2 environment: autoescaped HTML templates shipped in the package."""
-    env = Environment(
-        loader=FileSystemLoader(HERE / "templates"),
-        autoescape=select_autoescape(["html"]),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    versions = _asset_versions()
-    env.globals["asset"] = lambda name: f"{ASSETS_PATH}/{name}?v={versions.get(name, '0')}"
-    env.filters["money"] = money
-    env.filters["minutes"] = minutes
-    env.filters["day"] = day
-    env.filters["prose"] = prose
-    env.filters["zip_levels"] = lambda values: [(v, LEVELS.get(v, v)) for v in values]
-    env.filters["zip_types"] = lambda values: [(v, v.capitalize()) for v in values]
-    return env
-
-
-def security_headers(plugin: PluginRuntime) -> dict[str, str]:
-    """Headers on every page: a strict CSP (no inline script or style), no framing, no sniffing."""
-    headers = {
-        "Content-Security-Policy": (
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: http: data:; "
-            "media-src 'self' https: http:; connect-src 'self'; form-action 'self' https: http:; "
-            "frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
-        ),
-        "X-Content-Type-Options": "nosniff",
-        "X-Frame-Options": "DENY",
-        "Referrer-Policy": "no-referrer",
-        "Cross-Origin-Opener-Policy": "same-origin",
-        "Cache-Control": "no-store",
-    }
-    if plugin.settings.is_production or secure_cookies(plugin):
-        headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
-    return headers
-
 
 #: Messages a redirect may ask a page to show (``?notice=<key>``): never text from the URL itself.
 NOTICES = {
@@ -141,58 +42,6 @@ NOTICES = {
     "completed": "Lesson marked complete.",
     "not-completed": "Lesson marked not complete.",
 }
-
-
-class Form:
-    """A submitted ``application/x-www-form-urlencoded`` form."""
-
-    def __init__(self, pairs: list[tuple[str, str]]) -> None:
-        self._pairs = pairs
-        self._first: dict[str, str] = {}
-        for key, value in pairs:
-            self._first.setdefault(key, value)
-
-    def get(self, key: str, default: str = "") -> str:
-        """The first value of ``key`` (``default`` when absent)."""
-        return self._first.get(key, default)
-
-    def text(self, key: str) -> str:
-        """The value of ``key`` with surrounding white space removed."""
-        return self.get(key).strip()
-
-    def checked(self, key: str) -> bool:
-        """Whether a checkbox was ticked."""
-        return key in self._first
-
-    def getlist(self, key: str) -> list[str]:
-        """Every value of ``key``, in order."""
-        return [v for k, v in self._pairs if k == key]
-
-    def values(self) -> dict[str, str]:
-        """Every field's first value (to re-fill a form after an error)."""
-        return dict(self._first)
-
-
-class BadRequest(Exception):
-    """A request the storefront cannot read (400)."""
-
-
-async def read_form(request: Request) -> Form:
-    """The request's form; :class:`BadRequest` for another media type, bad encoding or NUL bytes."""
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media != "application/x-www-form-urlencoded":
-        raise BadRequest("Forms must be sent as application/x-www-form-urlencoded")
-    try:
-        body = await read_body(request, MAX_FORM_BYTES)
-    except PayloadTooLarge as exc:
-        raise BadRequest("The form is too large") from exc
-    try:
-        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=500, errors="strict")
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise BadRequest("The form could not be read") from exc
-    if any("\x00" in k or "\x00" in v for k, v in pairs):
-        raise BadRequest("The form could not be read")
-    return Form(pairs)
 
 
 class LoginRequired(Exception):

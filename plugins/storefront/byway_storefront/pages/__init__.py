@@ -6,8 +6,9 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from byway.runtime import PluginRuntime
-from byway_storefront.pages import account, learning, mine, purchase, teach
-from byway_storefront.site import ASSETS_PATH, STATIC_DIR, Site
+from byway_storefront.pages import account, learning, mine, outline, purchase, teach
+from byway_storefront.render import ASSETS_PATH, STATIC_DIR
+from byway_storefront.site import Site
 
 GET = ["GET"]
 POST = ["POST"]
@@ -44,13 +45,13 @@ def build_pages(plugin: PluginRuntime) -> list[BaseRoute]:
         Route("/teach/courses/new", page(teach.new_course), methods=BOTH),
         Route("/teach/courses/{course_id}", page(teach.edit_course), methods=BOTH),
         Route("/teach/courses/{course_id}/publish", page(teach.publish_course), methods=POST),
-        Route("/teach/courses/{course_id}/modules", page(teach.add_module), methods=POST),
-        Route("/teach/courses/{course_id}/modules/move", page(teach.move_module), methods=POST),
-        Route("/teach/modules/{module_id}", page(teach.update_module), methods=POST),
-        Route("/teach/modules/{module_id}/delete", page(teach.delete_module), methods=POST),
-        Route("/teach/modules/{module_id}/lessons", page(teach.add_lesson), methods=POST),
-        Route("/teach/modules/{module_id}/lessons/move", page(teach.move_lesson), methods=POST),
-        Route("/teach/lessons/{lesson_id}", page(teach.edit_lesson), methods=BOTH),
-        Route("/teach/lessons/{lesson_id}/delete", page(teach.delete_lesson), methods=POST),
+        Route("/teach/courses/{course_id}/modules", page(outline.add_module), methods=POST),
+        Route("/teach/courses/{course_id}/modules/move", page(outline.move_module), methods=POST),
+        Route("/teach/modules/{module_id}", page(outline.update_module), methods=POST),
+        Route("/teach/modules/{module_id}/delete", page(outline.delete_module), methods=POST),
+        Route("/teach/modules/{module_id}/lessons", page(outline.add_lesson), methods=POST),
+        Route("/teach/modules/{module_id}/lessons/move", page(outline.move_lesson), methods=POST),
+        Route("/teach/lessons/{lesson_id}", page(outline.edit_lesson), methods=BOTH),
+        Route("/teach/lessons/{lesson_id}/delete", page(outline.delete_lesson), methods=POST),
         Mount(ASSETS_PATH, app=StaticFiles(directory=STATIC_DIR), name="storefront-assets"),
     ]
