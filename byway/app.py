@@ -14,10 +14,11 @@ from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.staticfiles import StaticFiles
 
 from byway import migrate
+from byway.errors import ByWayError
 from byway.host import Host
 from byway.playground import STATIC_DIR, STATIC_PATH
 from byway.settings import Settings, load_settings
-from byway.web import GraphQLEndpoint
+from byway.web import GraphQLEndpoint, PluginErrors, handle_byway_error, handle_unexpected_error
 
 log = logging.getLogger("byway.app")
 
@@ -38,7 +39,9 @@ def build_routes(host: Host) -> list[BaseRoute]:
         if own:
             # One mount per plugin, so a wrong method on a known path is 405 (not the mount's 404),
             # and no redirect for a trailing slash: every path is exact.
-            routes.append(Mount(f"/api/{runtime.name}", app=Router(own, redirect_slashes=False)))
+            # PluginErrors: whatever a route raises is answered as JSON (see byway.web).
+            router = Router(own, redirect_slashes=False)
+            routes.append(Mount(f"/api/{runtime.name}", app=PluginErrors(router, runtime.name)))
     return routes
 
 
@@ -106,7 +109,12 @@ def create_app(
         finally:
             await host.stop()
 
-    app = Starlette(debug=settings.debug, routes=build_routes(host), lifespan=lifespan)
+    app = Starlette(
+        debug=settings.debug,
+        routes=build_routes(host),
+        lifespan=lifespan,
+        exception_handlers={ByWayError: handle_byway_error, Exception: handle_unexpected_error},
+    )
     app.router.redirect_slashes = False
     app.state.host = host
     return app

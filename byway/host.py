@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import warnings
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import Any, Generic, TypeVar
 
 import httpx
 from graphql import GraphQLError, parse, validate
@@ -18,14 +20,66 @@ from starlette.routing import BaseRoute
 from byway import migrate
 from byway.auth import TokenService
 from byway.client import CallObserver, CallRecord, HttpTransport, InProcessTransport, Transport
+from byway.conventions import by_convention
 from byway.db import PluginDatabase
 from byway.declarations import DemoStep, GraphQLApi, Job, Operation, Relation
 from byway.execution import GraphQLExecutor, build_schema
-from byway.plugins import PluginError, build_plugin_manager, call_own_hook
+from byway.plugins import PluginError, build_plugin_manager, call_own_hook, implements
 from byway.runtime import PluginRuntime
 from byway.settings import Settings
 
 log = logging.getLogger("byway.host")
+
+T = TypeVar("T")
+
+
+class WithOnly(Generic[T]):
+    """A context manager that only works in a ``with`` statement, and says so when misused.
+
+    ``host.override_transport(...)`` and ``host.observe_calls()`` return one. Called bare, they
+    would silently do nothing; instead, using the unentered object (``len(calls)``,
+    ``for call in calls``) raises ``TypeError``, and dropping it unentered logs an error and
+    warns (a ``RuntimeWarning``, which fails a test under ``filterwarnings = error``).
+    """
+
+    def __init__(self, what: str, manager: AbstractContextManager[T]) -> None:
+        self._what = what
+        self._manager = manager
+        self._entered = False
+
+    def __enter__(self) -> T:
+        self._entered = True
+        return self._manager.__enter__()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool | None:
+        return self._manager.__exit__(kind, exc, tb)
+
+    def _misused(self) -> TypeError:
+        self._entered = True  # one error is enough: no second warning when it is dropped
+        return TypeError(f"{self._what} is a context manager: write `with {self._what} as ...:`")
+
+    def __iter__(self) -> Iterator[Any]:
+        raise self._misused()
+
+    def __len__(self) -> int:
+        raise self._misused()
+
+    def __bool__(self) -> bool:
+        raise self._misused()
+
+    def __getitem__(self, index: Any) -> Any:
+        raise self._misused()
+
+    def __contains__(self, item: Any) -> bool:
+        raise self._misused()
+
+    def __del__(self) -> None:
+        if not getattr(self, "_entered", True):
+            message = f"{self._what} was called but never entered, so it did nothing: use `with {self._what}:`"
+            log.error(message)
+            warnings.warn(message, RuntimeWarning, stacklevel=2)
 
 
 class Host:
@@ -70,9 +124,16 @@ class Host:
     # --- wiring ---------------------------------------------------------------------------------
 
     def call_hook(self, runtime: PluginRuntime, hook: str, **kwargs: Any) -> list[Any]:
-        """Call one plugin's own implementations of ``hook``; failures name the plugin."""
+        """Call one plugin's own implementations of ``hook``; failures name the plugin.
+
+        A plugin that does not implement a registration hook gets the template's convention
+        (see :mod:`byway.conventions`): explicit hooks always win.
+        """
+        owner = runtime.loaded.obj
         try:
-            return [r for r in call_own_hook(self.pm, runtime.loaded.obj, hook, **kwargs) if r is not None]
+            if not implements(self.pm, owner, hook):
+                return [r for r in by_convention(owner, hook, **kwargs) if r is not None]
+            return [r for r in call_own_hook(self.pm, owner, hook, **kwargs) if r is not None]
         except PluginError:
             raise
         except Exception as exc:
@@ -260,7 +321,9 @@ class Host:
                 log.exception("shut-down of plugin %s failed", runtime.name)
 
     async def close(self) -> None:
-        """Dispose every database engine and the shared HTTP client."""
+        """Close the plugins' slots (see :meth:`PluginRuntime.slot`), every database engine and the HTTP client."""
+        for runtime in reversed(list(self.plugins.values())):
+            await runtime.close_slots()
         for runtime in self.plugins.values():
             if runtime.database is not None:
                 await runtime.database.close()
@@ -296,9 +359,16 @@ class Host:
         finally:
             self._transport_overrides = previous
 
+    def override_transport(self, plugin: str, transport: Transport) -> WithOnly[Transport]:
+        """Send calls to ``plugin`` through ``transport`` inside the ``with`` block (tests, fault injection).
+
+        ``with app.host.override_transport("teach-internal", FailingTransport(None)): ...``; a bare
+        call fails loudly (see :class:`WithOnly`).
+        """
+        return WithOnly(f"override_transport({plugin!r}, ...)", self._override_transport(plugin, transport))
+
     @contextmanager
-    def override_transport(self, plugin: str, transport: Transport) -> Iterator[Transport]:
-        """Send calls to ``plugin`` through ``transport`` inside the ``with`` block (tests, fault injection)."""
+    def _override_transport(self, plugin: str, transport: Transport) -> Iterator[Transport]:
         previous = self._transport_overrides.get(plugin)
         self._transport_overrides[plugin] = transport
         try:
@@ -314,9 +384,16 @@ class Host:
         for observer in self._observers:
             observer(record)
 
+    def observe_calls(self) -> WithOnly[list[CallRecord]]:
+        """Record every cross-plugin call made inside the ``with`` block.
+
+        ``with app.host.observe_calls() as calls: ...`` then ``calls`` lists a
+        :class:`~byway.client.CallRecord` per call; a bare call fails loudly (see :class:`WithOnly`).
+        """
+        return WithOnly("observe_calls()", self._observe_calls())
+
     @contextmanager
-    def observe_calls(self) -> Iterator[list[CallRecord]]:
-        """Record every cross-plugin call made inside the ``with`` block."""
+    def _observe_calls(self) -> Iterator[list[CallRecord]]:
         records: list[CallRecord] = []
         self._observers.append(records.append)
         try:
