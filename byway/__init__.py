@@ -56,11 +56,17 @@ _PUBLIC: dict[str, str] = {
     "read_json": "byway.web",
     "read_body": "byway.web",
     "load_plugin_config": "byway.plugin_config",
+    "audit_table": "byway.audit",
+    "record_audit": "byway.audit",
+    "audit_entries": "byway.audit",
 }
 
 __all__ = ["__version__", "hookimpl", *_PUBLIC]
 
 if TYPE_CHECKING:
+    from byway.audit import audit_entries as audit_entries
+    from byway.audit import audit_table as audit_table
+    from byway.audit import record_audit as record_audit
     from byway.auth import Principal as Principal
     from byway.auth import require_admin as require_admin
     from byway.auth import require_authenticated as require_authenticated
