@@ -5,12 +5,10 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import warnings
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 import httpx
 from graphql import GraphQLError, parse, validate
@@ -26,61 +24,10 @@ from byway.declarations import DemoStep, GraphQLApi, Job, Operation, Relation
 from byway.execution import GraphQLExecutor, build_schema
 from byway.plugins import PluginError, build_plugin_manager, call_own_hook, implements
 from byway.runtime import PluginRuntime
+from byway.scoped import WithOnly
 from byway.settings import Settings
 
 log = logging.getLogger("byway.host")
-
-T = TypeVar("T")
-
-
-class WithOnly(Generic[T]):
-    """A context manager that only works in a ``with`` statement, and says so when misused.
-
-    ``host.override_transport(...)`` and ``host.observe_calls()`` return one. Called bare, they
-    would silently do nothing; instead, using the unentered object (``len(calls)``,
-    ``for call in calls``) raises ``TypeError``, and dropping it unentered logs an error and
-    warns (a ``RuntimeWarning``, which fails a test under ``filterwarnings = error``).
-    """
-
-    def __init__(self, what: str, manager: AbstractContextManager[T]) -> None:
-        self._what = what
-        self._manager = manager
-        self._entered = False
-
-    def __enter__(self) -> T:
-        self._entered = True
-        return self._manager.__enter__()
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> bool | None:
-        return self._manager.__exit__(kind, exc, tb)
-
-    def _misused(self) -> TypeError:
-        self._entered = True  # one error is enough: no second warning when it is dropped
-        return TypeError(f"{self._what} is a context manager: write `with {self._what} as ...:`")
-
-    def __iter__(self) -> Iterator[Any]:
-        raise self._misused()
-
-    def __len__(self) -> int:
-        raise self._misused()
-
-    def __bool__(self) -> bool:
-        raise self._misused()
-
-    def __getitem__(self, index: Any) -> Any:
-        raise self._misused()
-
-    def __contains__(self, item: Any) -> bool:
-        raise self._misused()
-
-    def __del__(self) -> None:
-        if not getattr(self, "_entered", True):
-            message = f"{self._what} was called but never entered, so it did nothing: use `with {self._what}:`"
-            log.error(message)
-            warnings.warn(message, RuntimeWarning, stacklevel=2)
-
 
 class Host:
     """Every loaded plugin with its runtime, plus the shared token service and transports.
