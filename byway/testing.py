@@ -305,6 +305,32 @@ def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
     asyncio.run(drop_postgres_databases(prefix))
 
 
+class MetricSamples(dict[tuple[str, frozenset[tuple[str, str]]], float]):
+    """Samples of one ``/metrics`` scrape: ``samples.value("byway_http_requests_total", plugin="x")``."""
+
+    def value(self, name: str, **labels: str) -> float:
+        """The sum of the samples called ``name`` whose labels include ``labels`` (0 when none)."""
+        wanted = set(labels.items())
+        return sum(v for (n, got), v in self.items() if n == name and wanted <= got)
+
+    def labelsets(self, name: str) -> list[dict[str, str]]:
+        """The label sets of the samples called ``name``."""
+        return [dict(got) for (n, got) in self if n == name]
+
+
+async def scrape_metrics(client: httpx.AsyncClient, **headers: str) -> MetricSamples:
+    """GET ``/metrics`` (it must answer 200) and parse it with prometheus-client's own parser."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    response = await client.get("/metrics", headers=headers)
+    assert response.status_code == 200, response.text
+    samples = MetricSamples()
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            samples[(sample.name, frozenset(sample.labels.items()))] = sample.value
+    return samples
+
+
 # The first-party world (a seeded teacher, courses and a student) for plugins' tests; imported last
 # because it builds on the helpers above.
 from byway.testing_world import (  # noqa: E402
@@ -322,6 +348,7 @@ __all__ = [
     "FAST_HASHING",
     "Actor",
     "FailingTransport",
+    "MetricSamples",
     "TestApp",
     "World",
     "byway_settings",
@@ -339,6 +366,7 @@ __all__ = [
     "open_world",
     "require_browser",
     "running_app",
+    "scrape_metrics",
     "serve_app",
     "user_token",
 ]
