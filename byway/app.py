@@ -20,6 +20,7 @@ from byway.host import Host
 from byway.logs import setup_logging
 from byway.metrics import metrics_endpoint
 from byway.playground import STATIC_DIR, STATIC_PATH
+from byway.security import SecurityHeadersMiddleware
 from byway.settings import Settings, load_settings
 from byway.telemetry import TelemetryMiddleware
 from byway.web import GraphQLEndpoint, PluginErrors, handle_byway_error, handle_unexpected_error
@@ -119,7 +120,10 @@ def create_app(
         routes=build_routes(host),
         lifespan=lifespan,
         exception_handlers={ByWayError: handle_byway_error, Exception: handle_unexpected_error},
-        middleware=[Middleware(TelemetryMiddleware, host=host)],
+        middleware=[
+            Middleware(TelemetryMiddleware, host=host),
+            Middleware(SecurityHeadersMiddleware, hsts=settings.is_production, cors_origins=settings.cors_origins),
+        ],
     )
     app.router.redirect_slashes = False
     app.state.host = host
