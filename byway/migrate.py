@@ -54,6 +54,11 @@ def _current(connection: Connection, plugin: str) -> set[str]:
     return set(context.get_current_heads())
 
 
+def heads_of(connection: Connection, plugin: str) -> set[str]:
+    """The revisions recorded in the plugin's version table, read on ``connection`` (sync)."""
+    return _current(connection, plugin)
+
+
 async def current_heads(runtime: PluginRuntime) -> set[str]:
     """The revisions recorded in the plugin's database (empty before the first migration)."""
     async with runtime.db.engine.connect() as conn:
