@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
-from typing import Any
-from weakref import WeakKeyDictionary
+from dataclasses import dataclass
+from typing import Literal
 
-from byway.runtime import PluginRuntime
+import byway
 from byway.settings import ConfigurationError
 
 
@@ -17,49 +15,32 @@ class StorefrontConfig:
 
     #: Courses per catalog page (1..50).
     page_size: int = 12
-    #: How long the checkout success page polls ``verifyCheckout`` before it explains what to do.
+    #: How long the checkout success page polls ``verifyCheckout`` before it explains what to do (5..600).
     poll_seconds: int = 60
-    #: Mark the session cookies ``Secure``: ``auto`` (only in production), ``true`` or ``false``.
-    cookie_secure: str = "auto"
+    #: Mark the cookies ``Secure`` (and name them ``__Host-...``): ``auto`` (only in production), ``true`` or ``false``.
+    cookie_secure: Literal["auto", "true", "false"] = "auto"
     #: Refresh the access token when it expires within this many seconds.
     refresh_margin_seconds: int = 30
 
-    @classmethod
-    def from_mapping(cls, raw: Mapping[str, Any]) -> StorefrontConfig:
-        """Parse and check the configuration (environment values are strings)."""
-        known = {f.name: f for f in fields(cls)}
-        unknown = sorted(set(raw) - set(known))
-        if unknown:
-            raise ConfigurationError(f"[plugin.storefront]: unknown settings {unknown}")
-        values: dict[str, Any] = {}
-        for name, value in raw.items():
-            default = getattr(cls, name)
-            try:
-                values[name] = int(value) if isinstance(default, int) else str(value).strip().lower()
-            except (TypeError, ValueError) as exc:
-                raise ConfigurationError(f"storefront {name}: {value!r} is not a number") from exc
-        config = cls(**values)
-        if not 1 <= config.page_size <= 50:
+    def __post_init__(self) -> None:
+        if not 1 <= self.page_size <= 50:
             raise ConfigurationError("storefront page_size must be between 1 and 50")
-        if not 5 <= config.poll_seconds <= 600:
+        if not 5 <= self.poll_seconds <= 600:
             raise ConfigurationError("storefront poll_seconds must be between 5 and 600")
-        if config.cookie_secure not in ("auto", "true", "false"):
-            raise ConfigurationError("storefront cookie_secure must be auto, true or false")
-        return config
+        if not 0 <= self.refresh_margin_seconds <= 600:
+            raise ConfigurationError("storefront refresh_margin_seconds must be between 0 and 600")
 
 
-_configs: WeakKeyDictionary[PluginRuntime, StorefrontConfig] = WeakKeyDictionary()
+def _load(plugin: byway.PluginRuntime) -> StorefrontConfig:
+    return byway.load_plugin_config(StorefrontConfig, plugin)
 
 
-def config_of(plugin: PluginRuntime) -> StorefrontConfig:
+def config_of(plugin: byway.PluginRuntime) -> StorefrontConfig:
     """The storefront's configuration for this runtime (parsed once)."""
-    config = _configs.get(plugin)
-    if config is None:
-        config = _configs[plugin] = StorefrontConfig.from_mapping(plugin.config)
-    return config
+    return plugin.slot(_load)
 
 
-def secure_cookies(plugin: PluginRuntime) -> bool:
+def secure_cookies(plugin: byway.PluginRuntime) -> bool:
     """Whether cookies carry ``Secure`` (always in production unless told otherwise)."""
     setting = config_of(plugin).cookie_secure
     return plugin.settings.is_production if setting == "auto" else setting == "true"

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from byway.declarations import DemoStep
-from byway.runtime import PluginRuntime
+import byway
 
 
-async def announce(plugin: PluginRuntime, facts: dict[str, Any]) -> list[str]:
+async def announce(plugin: byway.PluginRuntime, facts: dict[str, Any]) -> list[str]:
     """Nothing to seed (the storefront keeps no data): print the address and the demo accounts to use."""
     base = plugin.settings.self_url.rstrip("/")
     lines = [f"storefront: open {base}/ in a browser"]
@@ -21,4 +20,4 @@ async def announce(plugin: PluginRuntime, facts: dict[str, Any]) -> list[str]:
     return lines
 
 
-DEMO_STEP = DemoStep(order=100, run=announce)
+DEMO_STEP = byway.DemoStep(order=100, run=announce)

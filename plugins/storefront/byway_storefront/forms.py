@@ -6,7 +6,8 @@ from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 
-from byway.web import PayloadTooLarge, read_body
+from byway import read_body
+from byway.web import PayloadTooLarge
 
 #: Largest form body accepted (lesson content is the biggest field).
 MAX_FORM_BYTES = 256 * 1024

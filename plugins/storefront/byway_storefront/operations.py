@@ -6,7 +6,7 @@ so each plugin applies its own rules to the person at the browser.
 
 from __future__ import annotations
 
-from byway.declarations import Operation
+from byway import Operation
 
 # --- authentication -------------------------------------------------------------------------
 

@@ -1,34 +1,20 @@
-"""Hooks of ``storefront``: its pages at the site root and the operations it sends."""
+"""Hooks of ``storefront``: its name and its pages; the operations it sends and its demo line come by convention."""
 
 from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
 import byway
-from byway.declarations import DemoStep, Operation, PluginInfo
-from byway.runtime import PluginRuntime
-from byway_storefront import demo, operations, pages
+from byway_storefront import pages
 
 
 @byway.hookimpl
-def byway_register_plugin() -> PluginInfo:
+def byway_register_plugin() -> byway.PluginInfo:
     """Name the plugin (it has no GraphQL API and no database of its own)."""
-    return PluginInfo(name="storefront", description="The school in a browser, built on the public APIs")
+    return byway.PluginInfo(name="storefront", description="The school in a browser, built on the public APIs")
 
 
 @byway.hookimpl
-def byway_register_pages(plugin: PluginRuntime) -> list[BaseRoute]:
-    """The site: catalog, courses, lessons, accounts, checkout, learner and teacher pages."""
+def byway_register_pages(plugin: byway.PluginRuntime) -> list[BaseRoute]:
+    """The site at ``/``: catalog, courses, lessons, accounts, checkout, learner and teacher pages."""
     return pages.build_pages(plugin)
-
-
-@byway.hookimpl
-def byway_register_demo() -> DemoStep:
-    """Print where the demo site is and whom to sign in as."""
-    return demo.DEMO_STEP
-
-
-@byway.hookimpl
-def byway_register_operations() -> list[Operation]:
-    """Every document the storefront sends (validated against the other plugins at start-up)."""
-    return operations.OPERATIONS

@@ -10,7 +10,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
-from byway.runtime import PluginRuntime
+from byway import PluginRuntime
 from byway_storefront.config import secure_cookies
 
 HERE = Path(__file__).parent

@@ -24,20 +24,18 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
-from weakref import WeakKeyDictionary
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from byway.auth import ANONYMOUS_PRINCIPAL, Principal
-from byway.client import CrossPluginError
-from byway.errors import Unauthenticated, UpstreamUnavailable
-from byway.runtime import PluginRuntime
+from byway import CrossPluginError, PluginRuntime, Principal, Unauthenticated, UpstreamUnavailable
 from byway_storefront.config import config_of, secure_cookies
 from byway_storefront.operations import REFRESH
 
 #: Lifetime of the cookies; the refresh token's own expiry is enforced by authentication.
 COOKIE_MAX_AGE = 30 * 24 * 3600
+#: The visitor nobody has signed in as.
+ANONYMOUS_PRINCIPAL = Principal()
 #: How long a completed refresh is remembered for requests that present the same refresh token.
 REFRESH_REMEMBER_SECONDS = 60.0
 
@@ -135,15 +133,13 @@ class RefreshFlights:
         return result
 
 
-_flights: WeakKeyDictionary[PluginRuntime, RefreshFlights] = WeakKeyDictionary()
-
-
 def flights_of(plugin: PluginRuntime) -> RefreshFlights:
     """The runtime's single-flight refresher."""
-    flights = _flights.get(plugin)
-    if flights is None:
-        flights = _flights[plugin] = RefreshFlights()
-    return flights
+    return plugin.slot(_new_flights)
+
+
+def _new_flights(plugin: PluginRuntime) -> RefreshFlights:
+    return RefreshFlights()
 
 
 def csrf_key(plugin: PluginRuntime) -> bytes:

@@ -13,9 +13,7 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from byway.client import CrossPluginError
-from byway.errors import ByWayError, UpstreamUnavailable
-from byway.runtime import PluginRuntime
+from byway import ByWayError, CrossPluginError, PluginRuntime, UpstreamUnavailable
 from byway_storefront.config import StorefrontConfig, config_of
 from byway_storefront.forms import BadRequest, Form, read_form
 from byway_storefront.render import build_environment, security_headers

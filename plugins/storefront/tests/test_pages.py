@@ -17,6 +17,7 @@ from jose import jwt
 from storefront_site import CSRF as CSRF_FIELD
 from storefront_site import School, Visitor, open_school, session_id_of, text_of
 
+from byway.plugin_config import config_from_mapping
 from byway.settings import ConfigurationError, Settings
 from byway.testing import TEST_JWT_SECRET, FailingTransport
 
@@ -656,8 +657,8 @@ def test_bad_settings_are_refused() -> None:
         {"page_size": "many"},
     ):
         with pytest.raises(ConfigurationError):
-            StorefrontConfig.from_mapping(bad)
-    assert StorefrontConfig.from_mapping({"page_size": "5"}).page_size == 5
+            config_from_mapping(StorefrontConfig, "storefront", bad)
+    assert config_from_mapping(StorefrontConfig, "storefront", {"page_size": "5"}).page_size == 5
 
 
 async def test_only_its_teacher_edits_a_course(school: School) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from byway.runtime import PluginRuntime
+from byway import PluginRuntime
 from byway_storefront.pages import account, learning, mine, outline, purchase, teach
 from byway_storefront.render import ASSETS_PATH, STATIC_DIR
 from byway_storefront.site import Site

@@ -6,8 +6,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from byway.client import CrossPluginError
-from byway.errors import UpstreamUnavailable
+from byway import CrossPluginError, UpstreamUnavailable
 from byway_storefront.operations import (
     LOGIN,
     LOGOUT,

@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 from starlette.responses import Response
 
-from byway.client import CrossPluginError
+from byway import CrossPluginError
 from byway_storefront.operations import (
     CATALOG,
     COURSE,

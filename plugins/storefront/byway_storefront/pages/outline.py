@@ -6,7 +6,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from byway.client import CrossPluginError
+from byway import CrossPluginError
 from byway_storefront.operations import (
     CREATE_LESSON,
     CREATE_MODULE,

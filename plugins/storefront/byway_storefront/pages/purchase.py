@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 from starlette.responses import JSONResponse, Response
 
-from byway.client import CrossPluginError
+from byway import CrossPluginError
 from byway_storefront.operations import CREATE_CHECKOUT, ENROLL_ME, MY_ORDERS, VERIFY_CHECKOUT
 from byway_storefront.site import Visit
 

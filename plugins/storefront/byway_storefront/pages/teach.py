@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 from starlette.responses import Response
 
-from byway.client import CrossPluginError
+from byway import CrossPluginError
 from byway_storefront.operations import (
     CREATE_COURSE,
     CREATE_TEACHER_PROFILE,
