@@ -154,6 +154,14 @@ class Visitor:
         await self.get("/login")
         return await self.post("/login", {"email": email, "password": password})
 
+    async def pay(self, checkout_url: str, action: str = "pay") -> httpx.Response:
+        """Press Pay (or Cancel) on the dev provider's checkout page, as a person would."""
+        page = await self.client.get(checkout_url)
+        assert page.status_code == 200, page.text
+        token = re.search(r"name='csrf_token' value='([^']+)'", page.text)
+        assert token, "the dev checkout page has no CSRF token"
+        return await self.client.post(checkout_url, data={"action": action, "csrf_token": token.group(1)})
+
     def cookie(self, name: str) -> str | None:
         """A cookie the site set in this visitor's jar."""
         return self.client.cookies.get(name)

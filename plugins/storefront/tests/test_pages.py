@@ -258,7 +258,7 @@ async def pay(visitor: Visitor, course_id: str) -> str:
     to_provider = await visitor.post(f"/courses/{course_id}/buy", follow=False)
     assert to_provider.status_code == 303
     checkout_url = to_provider.headers["location"]
-    paid = await visitor.client.post(checkout_url, data={"action": "pay"})
+    paid = await visitor.pay(checkout_url)
     assert paid.status_code == 303
     return paid.headers["location"]
 
@@ -307,7 +307,7 @@ async def test_the_success_page_waits_for_an_unpaid_checkout_and_works_without_j
         and 'id="checkout-late" hidden' in page.text
         and 'data-final="false"' in page.text
     )
-    assert (await visitor.client.post(checkout_url, data={"action": "pay"})).status_code == 303
+    assert (await visitor.pay(checkout_url)).status_code == 303
     status = await visitor.client.get("/checkout/status", params={"session_id": session_id})
     assert status.json()["ok"] is True and status.json()["courses"][0]["url"] == f"/courses/{paid}"
     assert "You are enrolled" in (await visitor.get("/checkout/success", params={"session_id": session_id})).text
