@@ -11,6 +11,7 @@ from byway.declarations import DemoStep
 from byway.runtime import PluginRuntime
 from byway_authentication import store
 from byway_authentication.passwords import HashParams, hash_password
+from byway_authentication.sessions import token_service
 
 DEMO_PASSWORD = "byway-demo"
 #: (facts key, email, first name, last name, stored roles)
@@ -41,6 +42,7 @@ async def seed_users(plugin: PluginRuntime, facts: dict[str, Any]) -> list[str]:
                 )
             user = await store.user_by_email(session, email)
             assert user is not None
+            await store.mark_email_verified(session, user.id)
             for role in roles:
                 await store.grant_role(session, user.id, role)
             await session.commit()
@@ -48,7 +50,7 @@ async def seed_users(plugin: PluginRuntime, facts: dict[str, Any]) -> list[str]:
             assert user is not None
             facts[f"{key}_user_id"] = user.id
             facts[f"{key}_email"] = user.email
-            facts[f"{key}_token"] = plugin.host.tokens.issue_user_token(user.id, user.roles, email=user.email)
+            facts[f"{key}_token"] = token_service(plugin).issue_user_token(user.id, user.roles, email=user.email)
             lines.append(f"  {key:8} {email} / {DEMO_PASSWORD}  roles: {', '.join(user.roles)}")
     facts["demo_password"] = DEMO_PASSWORD
     lines.append(

@@ -21,8 +21,79 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 #: Hard bounds on what a user may choose (the upper one caps the work an attacker can ask for).
-MIN_PASSWORD_LENGTH = 8
+MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 1024
+
+#: The most common passwords of 10 characters or more in public breach lists (compared case-folded).
+COMMON_PASSWORDS = frozenset(
+    {
+        "1234567890",
+        "0987654321",
+        "12345678910",
+        "123456789a",
+        "1234567890a",
+        "123123123123",
+        "1111111111",
+        "0000000000",
+        "1q2w3e4r5t",
+        "1q2w3e4r5t6y",
+        "q1w2e3r4t5",
+        "qwertyuiop",
+        "qwerty1234",
+        "qwerty12345",
+        "qwerty123456",
+        "qwertyuiop123",
+        "asdfghjkl1",
+        "1qaz2wsx3edc",
+        "zaq12wsxcde3",
+        "password12",
+        "password123",
+        "password1234",
+        "password12345",
+        "passw0rd123",
+        "p@ssw0rd123",
+        "iloveyou12",
+        "iloveyou123",
+        "abcdefghij",
+        "abc1234567",
+        "abcd123456",
+        "aaaaaaaaaa",
+        "letmein123",
+        "welcome123",
+        "welcome1234",
+        "football123",
+        "baseball123",
+        "princess123",
+        "sunshine123",
+        "starwars123",
+        "superman123",
+        "monkey12345",
+        "dragon12345",
+        "trustno1234",
+        "changeme123",
+        "administrator",
+        "admin12345",
+        "admin123456",
+        "adminadmin",
+        "computer123",
+        "internet123",
+        "michael123",
+        "jennifer123",
+        "basketball",
+        "basketball1",
+        "football1",
+        "1234qwerasdf",
+        "qwertyqwerty",
+        "passwordpassword",
+        "1234512345",
+        "9876543210",
+        "1122334455",
+        "5555555555",
+        "7777777777",
+        "9999999999",
+        "byway-password",
+    }
+)
 
 T = TypeVar("T")
 _DEFAULT = PasswordHasher()
@@ -109,3 +180,14 @@ async def verify_password(params: HashParams, stored_hash: str | None, password:
         return Verification(ok=True, needs_rehash=hasher.hasher.check_needs_rehash(stored_hash))
 
     return await _off_loop(run)
+
+
+def check_startup(config: Mapping[str, Any], *, production: bool) -> None:
+    """Build the hasher now (bad parameters fail start-up); refuse weak parameters in production."""
+    params = HashParams.from_config(config)
+    if production and not params.is_strong_enough():
+        raise RuntimeError(
+            f"password hashing parameters {params} are below the OWASP minimum for argon2id "
+            "(password_memory_kib >= 19456, password_time_cost >= 2)"
+        )
+    prepare(params)
