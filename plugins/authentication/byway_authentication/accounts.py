@@ -105,7 +105,8 @@ async def change_password(
     async with plugin.sessions() as session:
         await store.set_password_hash(session, user.id, new_hash)
         await ratelimit.login_succeeded(session, account=account)
-        await sessions.revoke_all(session, user.id)
+        closed = await sessions.revoke_all(session, user.id)
+        await store.audit(session, principal, "users.change_password", user.id, {"sessions_closed": closed}, address)
         payload = await sessions.start_session(plugin, session, user)
         await session.commit()
     return payload

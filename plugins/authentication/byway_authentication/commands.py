@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import getpass
+
 import click
 
 from byway.auth import ROLE_STUDENT
 from byway.cli import run_with_plugin
 from byway.runtime import PluginRuntime
 from byway_authentication import sessions, store
+
+
+def cli_operator() -> str:
+    """Who runs the command (the operating-system user), for the audit log."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "cli"
 
 
 async def set_role(plugin: PluginRuntime, email: str, role: str, *, remove: bool = False) -> store.UserRecord:
@@ -25,10 +35,13 @@ async def set_role(plugin: PluginRuntime, email: str, role: str, *, remove: bool
             raise click.ClickException(f"no user with email {email!r}")
         if role != ROLE_STUDENT:
             if remove:
-                await store.revoke_role(session, user.id, role)
-                await sessions.revoke_all(session, user.id)
+                held = await store.revoke_role(session, user.id, role)
+                revoked = await sessions.revoke_all(session, user.id)
+                details = {"role": role, "removed": True, "held": held, "sessions_closed": revoked}
             else:
                 await store.grant_role(session, user.id, role)
+                details = {"role": role, "removed": False}
+            await store.audit(session, cli_operator(), "users.set_role", user.id, details)
             await session.commit()
         elif remove:
             raise click.ClickException("every user is a student: the student role cannot be removed")

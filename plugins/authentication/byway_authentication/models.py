@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Column, ForeignKey, Index, Integer, MetaData, String, Table, Text
 
+from byway.audit import audit_table
 from byway.db import UTCDateTime
 
 # Named constraints keep SQLite batch migrations and Postgres in step.
@@ -110,3 +111,6 @@ email_outbox = Table(
     Column("sent_at", UTCDateTime(), nullable=True),
     Index("ix_email_outbox_status_next_attempt_at", "status", "next_attempt_at"),
 )
+
+# Who changed roles and passwords, when and from where (byway.audit; no secrets in ``details``).
+audit_log = audit_table(metadata)

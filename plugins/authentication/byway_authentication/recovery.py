@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from byway.auth import Principal
+from byway.auth import ANONYMOUS_PRINCIPAL, Principal
 from byway.db import utcnow
 from byway.errors import BadUserInput, UpstreamUnavailable
 from byway.runtime import PluginRuntime
@@ -65,8 +65,12 @@ async def reset_password(plugin: PluginRuntime, token: str, new_password: str, a
         await store.set_password_hash(session, user.id, new_hash)
         await session_store.spend_all_one_time_tokens(session, user_id=user.id, purpose=RESET, now=now)
         await store.mark_email_verified(session, user.id)  # the link proved the address
-        await sessions.revoke_all(session, user.id)
+        closed = await sessions.revoke_all(session, user.id)
+        await store.audit(
+            session, ANONYMOUS_PRINCIPAL, "users.reset_password", user.id, {"sessions_closed": closed}, address
+        )
         await ratelimit.login_succeeded(session, account=normalize_email(user.email))
+        user = await store.user_by_id(session, user.id) or user
         payload = await sessions.start_session(plugin, session, user)
         await session.commit()
     return payload

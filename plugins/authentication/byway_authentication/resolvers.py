@@ -10,6 +10,7 @@ from graphql import GraphQLResolveInfo
 from byway.auth import (
     ROLE_ADMIN,
     ROLE_TEACHER,
+    require_admin,
     require_authenticated,
     require_service,
     require_service_or_admin,
@@ -25,6 +26,7 @@ mutation = MutationType()
 MAX_ID_LENGTH = 64
 #: Most ids usersByIds answers for in one call.
 MAX_IDS = 500
+MAX_AUDIT_PAGE = 200
 Info = GraphQLResolveInfo[RequestContext]
 
 
@@ -157,10 +159,22 @@ async def resolve_grant_role(_: Any, info: Info, userId: str, role: str) -> dict
         if user is None:
             raise NotFound(f"No user {userId!r}")
         await store.grant_role(session, user.id, role)
+        await store.audit(session, ctx.principal, "users.grant_role", user.id, {"role": role}, ctx.client_address)
         await session.commit()
         user = await store.user_by_id(session, user.id)
     assert user is not None
     return user.to_graphql()
+
+
+@query.field("auditLog")
+async def resolve_audit_log(_: Any, info: Info, first: int = 50, after: str | None = None) -> list[dict[str, Any]]:
+    """Role and password changes, newest first (admins)."""
+    ctx: RequestContext = info.context
+    require_admin(ctx.principal)
+    if not 1 <= first <= MAX_AUDIT_PAGE:
+        raise BadUserInput(f"'first' must be between 1 and {MAX_AUDIT_PAGE}", field="first")
+    async with ctx.session() as session:
+        return await store.audit_page(session, first=first, after=after)
 
 
 BINDABLES = [query, mutation]

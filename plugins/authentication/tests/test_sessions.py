@@ -24,7 +24,9 @@ REGISTER = f"mutation R($e: String!, $p: String!) {{ register(email: $e, passwor
 LOGIN = f"mutation L($e: String!, $p: String!) {{ login(email: $e, password: $p) {{ {FIELDS} }} }}"
 REFRESH = f"mutation F($r: String!) {{ refreshToken(refreshToken: $r) {{ {FIELDS} }} }}"
 LOGOUT = "mutation O($r: String!) { logout(refreshToken: $r) }"
-CHANGE = f"mutation C($c: String!, $n: String!) {{ changePassword(currentPassword: $c, newPassword: $n) {{ {FIELDS} }} }}"
+CHANGE = (
+    f"mutation C($c: String!, $n: String!) {{ changePassword(currentPassword: $c, newPassword: $n) {{ {FIELDS} }} }}"
+)
 ME = "{ me { id roles } }"
 
 
@@ -108,7 +110,9 @@ async def test_change_password_closes_every_session(db_app: TestApp) -> None:
     refused(weak, field="newPassword")
     common = await db_app.gql("authentication", CHANGE, {"c": PASSWORD, "n": "Password123"}, token=token)
     refused(common, field="newPassword")
-    refused(await db_app.gql("authentication", CHANGE, {"c": PASSWORD, "n": "a brand new secret"}), "UNAUTHENTICATED", None)
+    refused(
+        await db_app.gql("authentication", CHANGE, {"c": PASSWORD, "n": "a brand new secret"}), "UNAUTHENTICATED", None
+    )
 
     changed = await ok(db_app, CHANGE, {"c": PASSWORD, "n": "a brand new secret"}, token=token)
     refused(await db_app.gql("authentication", REFRESH, {"r": reg["refreshToken"]}))

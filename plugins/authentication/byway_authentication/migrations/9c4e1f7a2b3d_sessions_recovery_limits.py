@@ -1,4 +1,4 @@
-"""sessions, recovery, rate limits, email outbox; profile fields; NFKC case-folded emails
+"""sessions, recovery, rate limits, email outbox, audit log; profile fields; NFKC case-folded emails
 
 Revision ID: 9c4e1f7a2b3d
 Revises: 2adb4aa6cf2c
@@ -131,9 +131,25 @@ def upgrade() -> None:
     with op.batch_alter_table("email_outbox", schema=None) as batch_op:
         batch_op.create_index("ix_email_outbox_status_next_attempt_at", ["status", "next_attempt_at"], unique=False)
 
+    op.create_table(
+        "audit_log",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("actor_kind", sa.String(length=16), nullable=False),
+        sa.Column("actor_id", sa.String(length=64), nullable=True),
+        sa.Column("action", sa.String(length=100), nullable=False),
+        sa.Column("target", sa.String(length=200), nullable=True),
+        sa.Column("details", sa.Text(), nullable=True),
+        sa.Column("client_address", sa.String(length=64), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_log")),
+    )
+    with op.batch_alter_table("audit_log", schema=None) as batch_op:
+        batch_op.create_index("ix_audit_log_at", ["at"], unique=False)
+
 
 def downgrade() -> None:
     """Downgrade schema (emails keep their NFKC case-folded keys, which the old code also finds)."""
+    op.drop_table("audit_log")
     op.drop_table("email_outbox")
     op.drop_table("rate_events")
     op.drop_table("one_time_tokens")
