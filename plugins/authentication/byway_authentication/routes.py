@@ -61,8 +61,8 @@ def build_routes(plugin: PluginRuntime) -> list[BaseRoute]:
         if request.method == "GET":
             token = request.query_params.get("token", "")
             return _page("Confirm your email", _form(verify_path, token, "", "Confirm my email address"))
-        values = await _form_values(request)
         try:
+            values = await _form_values(request)
             user = await recovery.verify_email(plugin, values.get("token", ""), plugin.client_address(request))
         except ByWayError as exc:
             return _page("Confirm your email", f'<p class="error">{html.escape(exc.message)}</p>', _status(exc))
@@ -72,9 +72,10 @@ def build_routes(plugin: PluginRuntime) -> list[BaseRoute]:
         if request.method == "GET":
             token = request.query_params.get("token", "")
             return _page("Choose a new password", _form(reset_path, token, PASSWORD_FIELD, "Set my password"))
-        values = await _form_values(request)
-        token = values.get("token", "")
+        token = ""
         try:
+            values = await _form_values(request)
+            token = values.get("token", "")
             payload = await recovery.reset_password(
                 plugin, token, values.get("password", ""), plugin.client_address(request)
             )

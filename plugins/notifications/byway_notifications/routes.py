@@ -1,4 +1,4 @@
-"""``GET /api/notifications/mailbox``: the stored messages in a page for a person (not in production)."""
+"""``GET /api/notifications/mailbox``: the stored messages in a page for a person (dev transport, not production)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from starlette.routing import BaseRoute, Route
 
 from byway.errors import NotFound
 from byway.runtime import PluginRuntime
+from byway.web import error_response
 from byway_notifications import store
 from byway_notifications.config import config_of
 
@@ -58,8 +59,9 @@ def build_routes(plugin: PluginRuntime) -> list[BaseRoute]:
     """The dev mailbox page."""
 
     async def mailbox(request: Request) -> Response:
-        if plugin.settings.is_production:
-            raise NotFound("The mailbox page is not served in production")
+        if plugin.settings.is_production or config_of(plugin).transport_name != "dev":
+            # Real mail (reset links!) is never shown in a page: only the dev transport's messages.
+            return error_response(NotFound("The mailbox page is served only in dev with the dev email transport"))
         to = request.query_params.get("to") or None
         async with plugin.sessions() as session:
             found = await store.list_messages(session, to=to, limit=PAGE_SIZE)

@@ -35,6 +35,12 @@ async def test_dev_transport_keeps_messages_and_the_mailbox_shows_them(dev_app: 
     assert "Verify &lt;your&gt; email" in only_ada.text and "Second" not in only_ada.text
 
 
+async def test_the_mailbox_page_is_not_served_with_real_mail(smtp_app: TestApp) -> None:
+    response = await smtp_app.client.get("/api/notifications/mailbox")
+    assert response.status_code == 404
+    assert response.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+
+
 def test_byway_mail_lists_newest_first_and_filters(tmp_path: Path) -> None:
     settings = make_settings(tmp_path / "data")
     host = Host(settings, [notifications_plugin], load_entrypoints=False)
