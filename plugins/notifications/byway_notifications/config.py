@@ -14,6 +14,8 @@
 ``give_up_after_seconds``            a message still undelivered this long after it was asked
                                      for is ``failed`` (259200: three days)
 ``smtp_timeout_seconds``             socket timeout of one SMTP conversation (20)
+``smtp_ca_file``                     a CA bundle to verify the server's certificate with
+                                     (default: the system's trust store)
 ===================================  =========================================================
 """
 
@@ -47,6 +49,7 @@ class NotificationsConfig:
     max_permanent_failures: int = 3
     give_up_after_seconds: float = 3 * 24 * 3600.0
     smtp_timeout_seconds: float = 20.0
+    smtp_ca_file: str = ""
     batch_size: int = 20
 
     @property

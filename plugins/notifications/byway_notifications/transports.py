@@ -134,10 +134,11 @@ class SmtpTransport:
         self.target = SmtpTarget.from_url(config.smtp_url)
         self.sender = config.sender
         self.timeout = config.smtp_timeout_seconds
+        self.ca_file = config.smtp_ca_file or None
 
     def _connect(self) -> smtplib.SMTP:
         target = self.target
-        context = ssl.create_default_context()
+        context = ssl.create_default_context(cafile=self.ca_file)
         client: smtplib.SMTP
         if target.implicit_tls:
             client = smtplib.SMTP_SSL(target.host, target.port, timeout=self.timeout, context=context)

@@ -140,3 +140,33 @@ async def test_bad_input_is_refused_and_nothing_stored(dev_app: TestApp, values:
     assert body["errors"][0]["extensions"]["field"] == field
     assert body["data"] is None
     assert await rows(dev_app) == []
+
+
+async def test_starttls_and_auth_from_the_url(byway_settings: Any, tmp_path: Any) -> None:
+    import byway_notifications.plugin as notifications_plugin
+
+    from byway.testing import running_app
+
+    from .conftest import notifications_settings
+
+    with SmtpSink(tls_dir=tmp_path, credentials=("mailer@x", "p@ss:word")) as sink:
+        url = f"smtp://mailer%40x:p%40ss%3Aword@127.0.0.1:{sink.port}?starttls=1"
+        settings = notifications_settings(byway_settings, smtp_url=url, smtp_ca_file=str(sink.ca_file))
+        async with running_app([notifications_plugin], settings) as app:
+            await send(app, to="secure@example.org")
+            [received] = await sink.wait_for("secure@example.org")
+            assert received.tls and received.login == "mailer@x"
+            # A wrong password is the configuration's fault, not the message's: kept and retried.
+            wrong = settings.with_overrides(
+                plugins={
+                    "notifications": {**settings.plugins["notifications"], "smtp_url": url.replace("p%40ss", "nope")}
+                }
+            )
+        async with running_app([notifications_plugin], wrong) as app:
+            await send(app, to="later@example.org", key="k")
+            found = await wait_rows(
+                app, lambda r: any(x.to_address == "later@example.org" and x.attempts >= 2 for x in r)
+            )
+            [row] = [x for x in found if x.to_address == "later@example.org"]
+            assert row.status == "pending" and "authentication" in row.last_error.lower()
+            assert sink.to("later@example.org") == []
