@@ -243,3 +243,18 @@ async def test_the_plugin_pages_verify_and_reset_by_form(mail_app: TestApp, smtp
     )
     assert good.status_code == 200 and "is changed" in good.text
     assert "errors" not in await mail_app.gql(AUTH, LOGIN, {"e": "form@example.org", "p": NEW_PASSWORD})
+
+
+def test_links_open_the_storefront_pages_when_it_is_there(auth_settings: Settings) -> None:
+    from byway_authentication import emails
+    from byway_authentication import plugin as authentication_plugin
+
+    from byway.host import Host
+
+    base = auth_settings.with_overrides(public_base_url="https://shop.example.org/")
+    alone = Host(base, [authentication_plugin], load_entrypoints=False).plugins[AUTH]
+    assert emails.link(alone, "reset", "a b") == "https://shop.example.org/api/authentication/reset-password?token=a+b"
+    with_store = base.with_overrides(plugin_urls={"storefront": "http://10.0.0.2:8000"})
+    runtime = Host(with_store, [authentication_plugin], load_entrypoints=False).plugins[AUTH]
+    assert emails.link(runtime, "reset", "abc") == "https://shop.example.org/reset-password?token=abc"
+    assert emails.link(runtime, "verify", "abc") == "https://shop.example.org/verify-email?token=abc"
