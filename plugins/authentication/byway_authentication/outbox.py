@@ -110,11 +110,12 @@ async def _prune(plugin: PluginRuntime) -> None:
     async with plugin.sessions() as session:
         await limits.prune(session, before=now - timedelta(seconds=keep))
         await session_store.prune(session, before=now - timedelta(days=1))
+        await outbox.prune(session, before=now - timedelta(days=30))
         await session.commit()
 
 
 def jobs(plugin: PluginRuntime) -> list[Job]:
-    """The outbox job, and the hourly pruning of old rate-limit events and expired tokens."""
+    """The outbox job, and the hourly pruning of old rate-limit events, expired tokens and settled emails."""
     return [
         Job(name="email-outbox", interval_seconds=config_of(plugin).outbox_interval_seconds, run=drain),
         Job(name="prune", interval_seconds=3600.0, run=_prune),

@@ -149,3 +149,33 @@ async def test_limits_are_shared_by_two_app_instances_on_one_database(
                 assert code(await login(app, "shared@example.org", PASSWORD)) == "RATE_LIMITED"
             body = await graphql(two.client, AUTH, LOGIN, {"e": "other@example.org", "p": "x" * 12})
             assert error_codes(body) == ["UNAUTHENTICATED"]
+
+
+async def test_pruning_removes_old_events_tokens_and_settled_emails(app: TestApp) -> None:
+    from datetime import timedelta
+
+    from byway_authentication import outbox as outbox_job
+    from byway_authentication.models import email_outbox, refresh_tokens
+    from byway_authentication.store import limits, outbox
+
+    from byway.db import utcnow
+
+    await app.gql(AUTH, REGISTER, {"e": "prune@example.org"})
+    assert code(await login(app, "prune@example.org", "wrong password")) == "UNAUTHENTICATED"
+    plugin = app.host.plugins[AUTH]
+    old = utcnow() - timedelta(days=40)
+    async with plugin.sessions() as session:
+        await limits.add_event(session, "login:account", "someone", old)
+        stale = await outbox.add(session, outbox.RESET, now=old, email="gone@example.org")
+        await outbox.settle(session, stale, outbox.SKIPPED, now=old)
+        waiting = await outbox.add(session, outbox.RESET, now=old, email="waiting@example.org")
+        await session.execute(refresh_tokens.update().values(expires_at=old))
+        await session.commit()
+    await outbox_job._prune(plugin)
+    async with plugin.sessions() as session:
+        keys = list((await session.execute(select(rate_events.c.key))).scalars())
+        entries = list((await session.execute(select(email_outbox.c.id))).scalars())
+        tokens = await session.scalar(select(func.count()).select_from(refresh_tokens))
+    assert "someone" not in keys and "prune@example.org" in keys  # recent failures stay
+    assert stale not in entries and waiting in entries  # pending entries are never pruned
+    assert tokens == 0

@@ -106,3 +106,10 @@ async def retry_later(session: AsyncSession, entry_id: str, *, at: datetime, err
     await session.execute(
         update(email_outbox).where(email_outbox.c.id == entry_id).values(next_attempt_at=at, last_error=error[:2000])
     )
+
+
+async def prune(session: AsyncSession, *, before: datetime) -> None:
+    """Delete settled entries created before ``before`` (they hold the addresses asked about; nothing committed)."""
+    await session.execute(
+        email_outbox.delete().where(email_outbox.c.status != PENDING, email_outbox.c.created_at < before)
+    )
