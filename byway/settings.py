@@ -70,6 +70,13 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     max_query_depth: int = 12
     max_query_cost: int = 5000
+    #: Longest GraphQL document accepted (characters) and most lexical tokens it may have.
+    max_query_bytes: int = 100_000
+    max_query_tokens: int = 2_000
+    #: Origins allowed to call the API from a browser on another origin (``*`` for any); none by default.
+    cors_origins: tuple[str, ...] = ()
+    #: Serve the GraphiQL playground on GET: on in dev, off in production unless set.
+    playground: bool | None = None
     auto_migrate: bool | None = None
     disabled_plugins: tuple[str, ...] = ()
     client_timeout_seconds: float = 10.0
@@ -79,6 +86,19 @@ class Settings:
     public_base_url: str = ""
     #: Reverse proxies whose ``X-Forwarded-For`` is believed (IP addresses or CIDR networks).
     trusted_proxies: tuple[str, ...] = ()
+    #: Serve ``GET /metrics`` (Prometheus); see docs/operations.md.
+    metrics_enabled: bool = True
+    #: When set, ``/metrics`` requires ``Authorization: Bearer <token>``; unset, production answers loopback only.
+    metrics_token: str = ""
+    #: Budget of each plugin's scrape-time metric callback (seconds).
+    metrics_scrape_timeout_seconds: float = 2.0
+    #: OTLP/HTTP traces endpoint (``http://collector:4318/v1/traces``); empty: spans are not exported.
+    otlp_endpoint: str = ""
+    #: ``service.name`` of exported spans.
+    service_name: str = "byway"
+    #: ``auto`` (JSON lines in production, readable text in dev), ``json`` or ``text``.
+    log_format: str = "auto"
+    log_level: str = "INFO"
     #: Plugin-specific settings, keyed by plugin name (``[plugin.<name>]`` tables).
     plugins: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
@@ -91,6 +111,11 @@ class Settings:
     def introspection_enabled(self) -> bool:
         """Introspection is on in dev unless configured off, off in production unless configured on."""
         return (not self.is_production) if self.introspection is None else self.introspection
+
+    @property
+    def playground_enabled(self) -> bool:
+        """The playground is on in dev unless configured off, off in production unless configured on."""
+        return (not self.is_production) if self.playground is None else self.playground
 
     @property
     def migrate_on_startup(self) -> bool:
@@ -151,6 +176,12 @@ class Settings:
                 raise ConfigurationError(f"BYWAY_TRUSTED_PROXIES: {proxy!r} is not an IP address or network") from exc
         if self.is_production and len(self.jwt_secret) < 32:
             raise ConfigurationError("BYWAY_JWT_SECRET must be at least 32 characters in production")
+        if self.log_format not in {"auto", "json", "text"}:
+            raise ConfigurationError(f"BYWAY_LOG_FORMAT must be 'auto', 'json' or 'text', not {self.log_format!r}")
+        if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ConfigurationError(f"BYWAY_LOG_LEVEL must be a logging level name, not {self.log_level!r}")
+        if self.is_production and self.metrics_token and len(self.metrics_token) < 16:
+            raise ConfigurationError("BYWAY_METRICS_TOKEN must be at least 16 characters in production")
 
     def with_overrides(self, **changes: Any) -> Settings:
         """A copy with some settings changed (used by tests and the CLI)."""
@@ -171,12 +202,23 @@ _ENV_FIELDS: dict[str, str] = {
     "BYWAY_MAX_BODY_BYTES": "max_body_bytes",
     "BYWAY_MAX_QUERY_DEPTH": "max_query_depth",
     "BYWAY_MAX_QUERY_COST": "max_query_cost",
+    "BYWAY_MAX_QUERY_BYTES": "max_query_bytes",
+    "BYWAY_MAX_QUERY_TOKENS": "max_query_tokens",
+    "BYWAY_CORS_ORIGINS": "cors_origins",
+    "BYWAY_PLAYGROUND": "playground",
     "BYWAY_AUTO_MIGRATE": "auto_migrate",
     "BYWAY_DISABLED_PLUGINS": "disabled_plugins",
     "BYWAY_CLIENT_TIMEOUT_SECONDS": "client_timeout_seconds",
     "BYWAY_CLIENT_RETRIES": "client_retries",
     "BYWAY_PUBLIC_BASE_URL": "public_base_url",
     "BYWAY_TRUSTED_PROXIES": "trusted_proxies",
+    "BYWAY_METRICS_ENABLED": "metrics_enabled",
+    "BYWAY_METRICS_TOKEN": "metrics_token",
+    "BYWAY_METRICS_SCRAPE_TIMEOUT_SECONDS": "metrics_scrape_timeout_seconds",
+    "BYWAY_OTLP_ENDPOINT": "otlp_endpoint",
+    "BYWAY_SERVICE_NAME": "service_name",
+    "BYWAY_LOG_FORMAT": "log_format",
+    "BYWAY_LOG_LEVEL": "log_level",
 }
 
 
