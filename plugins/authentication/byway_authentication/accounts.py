@@ -22,12 +22,12 @@ GONE = "Your account no longer exists; log in again"
 
 def hash_params(plugin: PluginRuntime) -> HashParams:
     """The argon2 parameters configured for the plugin."""
-    return HashParams.from_config(plugin.config)
+    return HashParams.from_config(config_of(plugin))
 
 
 def can_send_email(plugin: PluginRuntime) -> bool:
     """Whether the notifications plugin can be called (loaded here or configured by URL)."""
-    return plugin.host.knows("notifications")
+    return plugin.knows("notifications")
 
 
 async def user_of(plugin: PluginRuntime, principal: Principal) -> UserRecord:

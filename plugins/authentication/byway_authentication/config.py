@@ -23,15 +23,14 @@ attempt), ``outbox_retry_max_seconds`` (600), ``outbox_give_up_after_seconds`` (
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from typing import Any
+from dataclasses import dataclass
 
-from byway.runtime import PluginRuntime
+import byway
 
 
 @dataclass(frozen=True)
 class AuthenticationConfig:
-    """The plugin's settings, parsed."""
+    """The plugin's settings (``byway.load_plugin_config`` converts and checks them)."""
 
     password_time_cost: int = 3
     password_memory_kib: int = 65536
@@ -53,16 +52,11 @@ class AuthenticationConfig:
     outbox_retry_max_seconds: float = 600.0
     outbox_give_up_after_seconds: float = 3 * 24 * 3600.0
 
-    @classmethod
-    def parse(cls, raw: dict[str, Any]) -> AuthenticationConfig:
-        """Build from a raw settings dict (strings from the environment are converted)."""
-        values: dict[str, Any] = {}
-        for f in fields(cls):
-            if f.name in raw:
-                values[f.name] = float(raw[f.name]) if f.type == "float" else int(raw[f.name])
-        return cls(**values)
+
+def config_of(plugin: byway.PluginRuntime) -> AuthenticationConfig:
+    """The plugin's configuration (parsed once per runtime)."""
+    return plugin.slot(_load)
 
 
-def config_of(plugin: PluginRuntime) -> AuthenticationConfig:
-    """The plugin's configuration."""
-    return AuthenticationConfig.parse(plugin.config)
+def _load(plugin: byway.PluginRuntime) -> AuthenticationConfig:
+    return byway.load_plugin_config(AuthenticationConfig, plugin)

@@ -38,7 +38,7 @@ def link(plugin: PluginRuntime, kind: str, token: str) -> str:
     base = plugin.settings.public_url
     page = PAGES[kind]
     query = urlencode({"token": token})
-    if plugin.host.knows("storefront"):
+    if plugin.knows("storefront"):
         return f"{base}/{page}?{query}"
     return f"{base}/api/{plugin.name}/{page}?{query}"
 

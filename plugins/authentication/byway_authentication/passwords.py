@@ -12,13 +12,15 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+
+from byway_authentication.config import AuthenticationConfig
 
 #: Hard bounds on what a user may choose (the upper one caps the work an attacker can ask for).
 MIN_PASSWORD_LENGTH = 10
@@ -111,14 +113,9 @@ class HashParams:
     parallelism: int = _DEFAULT.parallelism
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> HashParams:
-        """The parameters of a plugin configuration (missing keys keep the defaults)."""
-        default = cls()
-        return cls(
-            time_cost=int(config.get("password_time_cost", default.time_cost)),
-            memory_kib=int(config.get("password_memory_kib", default.memory_kib)),
-            parallelism=int(config.get("password_parallelism", default.parallelism)),
-        )
+    def from_config(cls, config: AuthenticationConfig) -> HashParams:
+        """The parameters of the plugin's configuration."""
+        return cls(config.password_time_cost, config.password_memory_kib, config.password_parallelism)
 
     def is_strong_enough(self) -> bool:
         """True when the parameters meet the OWASP minimum for argon2id (m=19 MiB, t=2, p=1)."""
@@ -182,7 +179,7 @@ async def verify_password(params: HashParams, stored_hash: str | None, password:
     return await _off_loop(run)
 
 
-def check_startup(config: Mapping[str, Any], *, production: bool) -> None:
+def check_startup(config: AuthenticationConfig, *, production: bool) -> None:
     """Build the hasher now (bad parameters fail start-up); refuse weak parameters in production."""
     params = HashParams.from_config(config)
     if production and not params.is_strong_enough():

@@ -5,16 +5,12 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+import byway
 from byway.auth import Principal
-from byway.client import CrossPluginError
 from byway.errors import (
-    FORBIDDEN,
-    NOT_FOUND,
-    UPSTREAM_UNAVAILABLE,
     BadUserInput,
     Forbidden,
     Unauthenticated,
-    UpstreamUnavailable,
 )
 from byway.runtime import PluginRuntime
 from byway_authentication import store
@@ -25,6 +21,7 @@ from byway_authentication.validation import clean_name
 MAX_URL_LENGTH = 2048
 MAX_ID_LENGTH = 64
 NOT_YOURS = "That teacher profile is not yours"
+TEACH_DOWN = "The teach service is unavailable; try again later"
 COLUMNS = {"firstName": "first_name", "lastName": "last_name", "displayName": "display_name", "avatarUrl": "avatar_url"}
 
 
@@ -66,14 +63,15 @@ async def link_teacher_profile(plugin: PluginRuntime, principal: Principal, prof
     await user_of(plugin, principal)
     try:
         data = await plugin.client.call("teach", TEACHER_PROFILE_OWNER, {"id": profile_id}, as_=principal)
-    except CrossPluginError as exc:
-        if exc.code in {NOT_FOUND, FORBIDDEN}:
-            raise Forbidden(NOT_YOURS) from exc
-        if exc.code == UPSTREAM_UNAVAILABLE:
-            raise UpstreamUnavailable("The teach service is unavailable; try again later") from exc
-        raise
-    except UpstreamUnavailable as exc:
-        raise UpstreamUnavailable("The teach service is unavailable; try again later") from exc
+    except byway.CrossPluginError as exc:
+        # teach hides other people's profiles (NOT_FOUND): to the caller that is "not yours".
+        raise exc.for_caller(
+            "Could not check the teacher profile",
+            codes={"NOT_FOUND": "FORBIDDEN"},
+            messages={"FORBIDDEN": NOT_YOURS, "UPSTREAM_UNAVAILABLE": TEACH_DOWN},
+        ) from exc
+    except byway.UpstreamUnavailable as exc:
+        raise byway.UpstreamUnavailable(TEACH_DOWN) from exc
     profile = data.get("teacherProfile")
     if not profile or profile.get("userId") != principal.user_id:
         raise Forbidden(NOT_YOURS)

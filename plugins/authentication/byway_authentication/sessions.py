@@ -16,7 +16,6 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from byway.auth import TokenService
 from byway.db import iso_utc, new_id, utcnow
 from byway.errors import BadUserInput
 from byway.runtime import PluginRuntime
@@ -39,14 +38,9 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
-def token_service(plugin: PluginRuntime) -> TokenService:
-    """The host's token service (JWTs stay behind ``byway.auth``)."""
-    return plugin.host.tokens
-
-
 def auth_payload(plugin: PluginRuntime, user: UserRecord, refresh_token: str) -> dict[str, Any]:
     """The GraphQL ``AuthPayload``: a new access token with the user's current roles."""
-    access = token_service(plugin).issue_access_token(user.id, user.roles, email=user.email)
+    access = plugin.tokens.issue_access_token(user.id, user.roles, email=user.email)
     return {
         "token": access.token,
         "refreshToken": refresh_token,

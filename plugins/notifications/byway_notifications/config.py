@@ -21,23 +21,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from typing import Any
+from dataclasses import dataclass
 
-from byway.runtime import PluginRuntime
+import byway
 
 TRANSPORTS = ("dev", "smtp")
 
 
-def _as_bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    return str(value).strip().lower() in {"1", "true", "yes", "on"}
-
-
 @dataclass(frozen=True)
 class NotificationsConfig:
-    """The plugin's settings, parsed and checked."""
+    """The plugin's settings (``byway.load_plugin_config`` converts and checks them)."""
 
     transport: str = ""
     smtp_url: str = ""
@@ -52,43 +45,28 @@ class NotificationsConfig:
     smtp_ca_file: str = ""
     batch_size: int = 20
 
+    def __post_init__(self) -> None:
+        if self.transport_name not in TRANSPORTS:
+            raise ValueError(f"notifications transport must be one of {TRANSPORTS}, not {self.transport!r}")
+        if self.transport_name == "smtp" and not self.smtp_url:
+            raise ValueError("the smtp transport needs BYWAY_NOTIFICATIONS_SMTP_URL")
+
     @property
     def transport_name(self) -> str:
         """The transport in use: the configured one, else ``smtp`` with a URL, else ``dev``."""
         return self.transport or ("smtp" if self.smtp_url else "dev")
 
-    @classmethod
-    def parse(cls, raw: dict[str, Any]) -> NotificationsConfig:
-        """Build from a raw settings dict (strings from the environment are converted)."""
-        values: dict[str, Any] = {}
-        for f in fields(cls):
-            if f.name not in raw:
-                continue
-            value = raw[f.name]
-            kind = f.type
-            if kind == "bool":
-                value = _as_bool(value)
-            elif kind == "int":
-                value = int(value)
-            elif kind == "float":
-                value = float(value)
-            else:
-                value = str(value).strip()
-            values[f.name] = value
-        config = cls(**values)
-        if config.transport_name not in TRANSPORTS:
-            raise ValueError(f"notifications transport must be one of {TRANSPORTS}, not {config.transport!r}")
-        if config.transport_name == "smtp" and not config.smtp_url:
-            raise ValueError("the smtp transport needs BYWAY_NOTIFICATIONS_SMTP_URL")
-        return config
+
+def config_of(plugin: byway.PluginRuntime) -> NotificationsConfig:
+    """The plugin's configuration (parsed once per runtime)."""
+    return plugin.slot(_load)
 
 
-def config_of(plugin: PluginRuntime) -> NotificationsConfig:
-    """The plugin's configuration."""
-    return NotificationsConfig.parse(plugin.config)
+def _load(plugin: byway.PluginRuntime) -> NotificationsConfig:
+    return byway.load_plugin_config(NotificationsConfig, plugin)
 
 
-def check_startup(plugin: PluginRuntime) -> NotificationsConfig:
+def check_startup(plugin: byway.PluginRuntime) -> NotificationsConfig:
     """The configuration, checked for the environment: production refuses the ``dev`` transport
     (nothing would ever reach anyone) unless ``allow_dev_transport_in_production`` is set."""
     from byway_notifications.transports import SmtpTarget

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from types import SimpleNamespace
 
 import byway_notifications.plugin as notifications_plugin
 import pytest
 from byway_notifications.config import check_startup
 from click.testing import CliRunner
 
+import byway
 from byway.cli import build_cli
 from byway.host import Host
 from byway.settings import Settings
@@ -77,21 +77,22 @@ def test_byway_mail_lists_newest_first_and_filters(tmp_path: Path) -> None:
     assert nothing.output.strip() == "no messages"
 
 
-def _runtime(settings: Settings, **config: object) -> SimpleNamespace:
-    return SimpleNamespace(settings=settings, config=config)
+def _runtime(settings: Settings, **config: object) -> byway.PluginRuntime:
+    settings = settings.with_overrides(plugins={"notifications": config})
+    return Host(settings, [notifications_plugin], load_entrypoints=False).plugins["notifications"]
 
 
 def test_production_refuses_the_dev_transport_unless_told(tmp_path: Path) -> None:
     production = make_settings(tmp_path, env="production")
     with pytest.raises(RuntimeError, match="BYWAY_NOTIFICATIONS_SMTP_URL"):
-        check_startup(_runtime(production))  # type: ignore[arg-type]
-    allowed = check_startup(_runtime(production, allow_dev_transport_in_production="1"))  # type: ignore[arg-type]
+        check_startup(_runtime(production))
+    allowed = check_startup(_runtime(production, allow_dev_transport_in_production="1"))
     assert allowed.transport_name == "dev"
-    smtp = check_startup(_runtime(production, smtp_url="smtp://u:p%40ss@mail.example.org?starttls=1"))  # type: ignore[arg-type]
+    smtp = check_startup(_runtime(production, smtp_url="smtp://u:p%40ss@mail.example.org?starttls=1"))
     assert smtp.transport_name == "smtp"
-    assert check_startup(_runtime(make_settings(tmp_path))).transport_name == "dev"  # type: ignore[arg-type]
+    assert check_startup(_runtime(make_settings(tmp_path))).transport_name == "dev"
     with pytest.raises(ValueError, match="smtp://"):
-        check_startup(_runtime(make_settings(tmp_path), smtp_url="http://mail.example.org"))  # type: ignore[arg-type]
+        check_startup(_runtime(make_settings(tmp_path), smtp_url="http://mail.example.org"))
 
 
 async def test_production_start_up_fails_with_the_dev_transport(tmp_path: Path) -> None:
