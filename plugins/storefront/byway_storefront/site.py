@@ -80,8 +80,10 @@ class Visit:
         return f"{path}?{urlencode(params)}" if params else path
 
     def absolute(self, path: str) -> str:
-        """An absolute URL on the origin the browser used (for checkout return addresses)."""
-        return str(self.request.base_url).rstrip("/") + path
+        """An absolute URL for checkout return addresses: ``BYWAY_PUBLIC_BASE_URL`` when set (as in
+        the emails' links), else the origin the browser used (so its session cookie comes back)."""
+        base = self.plugin.settings.public_base_url or str(self.request.base_url)
+        return base.rstrip("/") + path
 
     def render(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         """A page: the template with the visit's common context."""
