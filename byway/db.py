@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 
+from byway.sqlite_inline import inline_creator
+
 log = logging.getLogger("byway.db")
 
 #: How long a SQLite connection waits for another writer before failing (seconds).
@@ -116,24 +118,38 @@ def safe_url(url: str | URL) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+#: How SQLite is driven: ``inline`` (sqlite3 on the event loop's thread, a worker thread only to
+#: wait for a lock; see :mod:`byway.sqlite_inline`) or ``aiosqlite`` (every statement on a thread).
+SQLITE_DRIVERS = ("inline", "aiosqlite")
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any, *, busy_timeout: bool = True) -> None:
     cursor = dbapi_conn.cursor()
     # WAL lets readers run beside the single writer; busy_timeout makes writers queue instead of
-    # failing with "database is locked" when many requests write at once.
+    # failing with "database is locked" when many requests write at once (the inline driver
+    # keeps it at 0 and waits on a worker thread instead).
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT * 1000}")
+    if busy_timeout:
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT * 1000}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
 
+def _inline_pragmas(dbapi_conn: Any, record: Any) -> None:
+    _sqlite_pragmas(dbapi_conn, record, busy_timeout=False)
+
+
 class PluginDatabase:
     """A plugin's database: its URL, engine and session factory."""
 
-    def __init__(self, plugin: str, url: str | URL, *, echo: bool = False) -> None:
+    def __init__(self, plugin: str, url: str | URL, *, echo: bool = False, sqlite_driver: str = "inline") -> None:
+        if sqlite_driver not in SQLITE_DRIVERS:
+            raise ValueError(f"sqlite_driver must be one of {', '.join(SQLITE_DRIVERS)}, not {sqlite_driver!r}")
         self.plugin = plugin
         self.url = async_url(url)
         self.echo = echo
+        self.sqlite_driver = sqlite_driver
         self._engine: AsyncEngine | None = None
         self._sessions: async_sessionmaker[AsyncSession] | None = None
 
@@ -168,11 +184,16 @@ class PluginDatabase:
                 # migrations fail with the plugin's name.
                 log.warning("cannot check or create the database of plugin %s: %s", self.plugin, exc)
         kwargs: dict[str, Any] = {"echo": self.echo, "pool_pre_ping": not self.is_sqlite}
-        if self.is_sqlite:
+        inline = self.is_sqlite and self.sqlite_driver == "inline"
+        if inline:
+            database = self.url.database or ":memory:"
+            uri = str(self.url.query.get("uri", "")).lower() in {"true", "1"}
+            kwargs["async_creator"] = inline_creator(database, busy_timeout=SQLITE_BUSY_TIMEOUT, uri=uri)
+        elif self.is_sqlite:
             kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT}
         engine = create_async_engine(self.url, **kwargs)
         if self.is_sqlite:
-            event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(engine.sync_engine, "connect", _inline_pragmas if inline else _sqlite_pragmas)
         self._engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
 

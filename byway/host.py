@@ -107,7 +107,9 @@ class Host:
             runtime.migrations_dir = Path(migrations_dir)
             if not runtime.migrations_dir.is_dir():
                 raise PluginError(f"plugin {runtime.name!r}: migrations directory {migrations_dir} does not exist")
-            runtime.database = PluginDatabase(runtime.name, settings.database_url_for(runtime.name))
+            runtime.database = PluginDatabase(
+                runtime.name, settings.database_url_for(runtime.name), sqlite_driver=settings.sqlite_driver
+            )
         api = self._one(runtime, "byway_register_schema", GraphQLApi)
         if api is not None:
             try:

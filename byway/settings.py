@@ -72,6 +72,9 @@ class Settings:
     client_timeout_seconds: float = 10.0
     client_retries: int = 3
     client_backoff_seconds: float = 0.1
+    #: How SQLite databases are driven: ``inline`` (sqlite3 on the event loop, a worker thread only
+    #: to wait for a lock) or ``aiosqlite`` (every statement on a thread); see docs/performance.md.
+    sqlite_driver: str = "inline"
     #: Plugin-specific settings, keyed by plugin name (``[plugin.<name>]`` tables).
     plugins: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
@@ -128,6 +131,8 @@ class Settings:
             raise ConfigurationError(f"BYWAY_ENV must be 'dev' or 'production', not {self.env!r}")
         if self.transport not in {"inprocess", "http"}:
             raise ConfigurationError(f"BYWAY_TRANSPORT must be 'inprocess' or 'http', not {self.transport!r}")
+        if self.sqlite_driver not in {"inline", "aiosqlite"}:
+            raise ConfigurationError(f"BYWAY_SQLITE_DRIVER must be 'inline' or 'aiosqlite', not {self.sqlite_driver!r}")
         if self.is_production and self.jwt_secret == DEV_JWT_SECRET:
             raise ConfigurationError("BYWAY_ENV=production refuses the development JWT secret: set BYWAY_JWT_SECRET")
         if self.is_production and len(self.jwt_secret) < 32:
@@ -156,6 +161,7 @@ _ENV_FIELDS: dict[str, str] = {
     "BYWAY_DISABLED_PLUGINS": "disabled_plugins",
     "BYWAY_CLIENT_TIMEOUT_SECONDS": "client_timeout_seconds",
     "BYWAY_CLIENT_RETRIES": "client_retries",
+    "BYWAY_SQLITE_DRIVER": "sqlite_driver",
 }
 
 
