@@ -30,6 +30,7 @@ from graphql.language import OperationDefinitionNode
 from byway.context import RequestContext
 from byway.declarations import GraphQLApi
 from byway.errors import BAD_USER_INPUT, INTERNAL, ByWayError
+from byway.fast_execution import LeanExecutor, is_awaitable
 from byway.limits import DocumentShape, document_shape, query_cost
 
 log = logging.getLogger("byway.graphql")
@@ -156,6 +157,8 @@ class GraphQLExecutor:
                 context_value=context,
                 variable_values=variables,
                 operation_name=operation_name,
+                executor_class=LeanExecutor,
+                is_awaitable=is_awaitable,
             )
             if not isinstance(result, ExecutionResult):
                 result = await result
