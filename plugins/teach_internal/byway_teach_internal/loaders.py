@@ -6,13 +6,20 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
+
+from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode
 
 from byway.client import CrossPluginError
 from byway.context import DataLoader, RequestContext
 from byway_teach_internal import store
 from byway_teach_internal.operations import ENROLLMENT_STATUS
 
+#: Where :func:`prime_enrollments` keeps a course's answer (read by the executor, see
+#: ``byway.fast_execution.resolved_from``), or the failed call's future for the field to raise.
+IS_ENROLLED = "_isEnrolled"
+ENROLLED_KEY = "_enrolled"
 #: students-internal's enrollmentStatus accepts at most this many course ids per call.
 ENROLLMENT_STATUS_MAX_IDS = 500
 
@@ -35,6 +42,48 @@ def enrollment_loader(ctx: RequestContext) -> DataLoader[str, bool]:
         return [enrolled.get(course_id, False) for course_id in course_ids]
 
     return ctx.loader("teach-internal.enrollment", batch)
+
+
+def selects(info: Any, name: str) -> bool:
+    """Whether the field being resolved selects a sub-field ``name`` (directly or in a fragment)."""
+
+    def walk(selection_set: Any, seen: frozenset[str]) -> bool:
+        for selection in selection_set.selections if selection_set else ():
+            if isinstance(selection, FieldNode):
+                if selection.name.value == name:
+                    return True
+            elif isinstance(selection, InlineFragmentNode):
+                if walk(selection.selection_set, seen):
+                    return True
+            elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in seen:
+                fragment = info.fragments.get(selection.name.value)
+                if fragment is not None and walk(fragment.selection_set, seen | {selection.name.value}):
+                    return True
+        return False
+
+    return any(walk(node.selection_set, frozenset()) for node in info.field_nodes)
+
+
+async def prime_enrollments(ctx: RequestContext, info: Any, courses: list[dict[str, Any]]) -> None:
+    """When the response asks for ``isEnrolled``, load it for every course of a list at once (ONE
+    call, as the loader would) and keep each answer on its course, so that ``Course.isEnrolled``
+    is a plain value for graphql-core, not 50 awaitables. A failure stays in the futures: each
+    field raises it as before. Anonymous callers are never enrolled: no call.
+    """
+    if not courses or not selects(info, "isEnrolled"):
+        return
+    if not ctx.principal.is_user:
+        for course in courses:
+            course[IS_ENROLLED] = False
+        return
+    loader = enrollment_loader(ctx)
+    futures = [loader.load(course["id"]) for course in courses]
+    await asyncio.wait(futures)
+    for course, future in zip(courses, futures, strict=True):
+        if not future.cancelled() and future.exception() is None:
+            course[IS_ENROLLED] = bool(future.result())
+        else:
+            course[ENROLLED_KEY] = future
 
 
 def modules_loader(ctx: RequestContext) -> DataLoader[str, list[dict[str, Any]]]:

@@ -24,8 +24,16 @@ from byway.auth import Principal, require_user
 from byway.client import CrossPluginError
 from byway.context import RequestContext
 from byway.errors import BadUserInput, Conflict, Forbidden, NotFound
+from byway.fast_execution import resolved_from
 from byway_teach_internal import store
-from byway_teach_internal.loaders import enrollment_loader, lessons_loader, modules_loader
+from byway_teach_internal.loaders import (
+    ENROLLED_KEY,
+    IS_ENROLLED,
+    enrollment_loader,
+    lessons_loader,
+    modules_loader,
+    prime_enrollments,
+)
 from byway_teach_internal.models import CONTENT_MAX, DESCRIPTION_MAX, TITLE_MAX
 from byway_teach_internal.operations import COURSE_ENROLLMENT_COUNT, COURSE_ORDER_COUNT, MY_TEACHER_PROFILE
 
@@ -172,6 +180,7 @@ async def resolve_courses(
         page = await store.published_page(session, first, after)
     if page is None:
         raise BadUserInput("after must be the id of a course from a previous page", field="after")
+    await prime_enrollments(ctx, info, page)
     return page
 
 
@@ -187,7 +196,9 @@ async def resolve_courses_by_ids(
         return []
     async with ctx.session() as session:
         found = await store.get_courses(session, ids)
-    return [visible(ctx.principal, found.get(course_id)) for course_id in ids]
+    result = [visible(ctx.principal, found.get(course_id)) for course_id in ids]
+    await prime_enrollments(ctx, info, [course for course in result if course is not None])
+    return result
 
 
 @query.field("teachingCourses")
@@ -196,16 +207,32 @@ async def resolve_teaching_courses(_: Any, info: GraphQLResolveInfo[RequestConte
     ctx = info.context
     user = require_user(ctx.principal)
     async with ctx.session() as session:
-        return await store.courses_of_teacher(session, str(user.user_id))
+        courses = await store.courses_of_teacher(session, str(user.user_id))
+    await prime_enrollments(ctx, info, courses)
+    return courses
 
 
 @course_type.field("isEnrolled")
-async def resolve_is_enrolled(course: Record, info: GraphQLResolveInfo[RequestContext]) -> bool:
-    """Asked of students-internal once per request for all courses; false without a user."""
+@resolved_from(IS_ENROLLED)
+def resolve_is_enrolled(course: Record, info: GraphQLResolveInfo[RequestContext]) -> Any:
+    """Asked of students-internal once per request for all courses; false without a user.
+
+    A list resolver primes it for all its courses (``prime_enrollments``): the executor then
+    reads ``course[IS_ENROLLED]`` without calling this; a failed call is raised here.
+    """
     ctx = info.context
     if not ctx.principal.is_user:
         return False
-    return bool(await enrollment_loader(ctx).load(course["id"]))
+    if IS_ENROLLED in course:
+        return course[IS_ENROLLED]
+    known = course.get(ENROLLED_KEY)
+    if known is not None:
+        return known  # the primed call failed: graphql-core awaits it and reports the error here
+    return _is_enrolled(ctx, course["id"])
+
+
+async def _is_enrolled(ctx: RequestContext, course_id: str) -> bool:
+    return bool(await enrollment_loader(ctx).load(course_id))
 
 
 @course_type.field("modules")
