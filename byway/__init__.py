@@ -13,4 +13,6 @@ __version__ = "0.1.0"
 #: The one marker plugin authors use: ``@byway.hookimpl def byway_register_plugin(): ...``
 hookimpl = pluggy.HookimplMarker("byway")
 
-__all__ = ["__version__", "hookimpl"]
+from byway.audit import audit_entries, audit_table, record_audit  # noqa: E402  (after hookimpl: no cycle)
+
+__all__ = ["__version__", "audit_entries", "audit_table", "hookimpl", "record_audit"]

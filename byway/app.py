@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route, Router
@@ -15,8 +16,11 @@ from starlette.staticfiles import StaticFiles
 
 from byway import migrate
 from byway.host import Host
+from byway.logs import setup_logging
+from byway.metrics import metrics_endpoint
 from byway.playground import STATIC_DIR, STATIC_PATH
 from byway.settings import Settings, load_settings
+from byway.telemetry import TelemetryMiddleware
 from byway.web import GraphQLEndpoint
 
 log = logging.getLogger("byway.app")
@@ -27,6 +31,7 @@ def build_routes(host: Host) -> list[BaseRoute]:
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
         # The playground's GraphiQL build, so the playground works without internet access.
         Mount(STATIC_PATH, app=StaticFiles(directory=STATIC_DIR), name="byway-static"),
     ]
@@ -106,7 +111,19 @@ def create_app(
         finally:
             await host.stop()
 
-    app = Starlette(debug=settings.debug, routes=build_routes(host), lifespan=lifespan)
+    app = Starlette(
+        debug=settings.debug,
+        routes=build_routes(host),
+        lifespan=lifespan,
+        middleware=[Middleware(TelemetryMiddleware, host=host)],
+    )
     app.router.redirect_slashes = False
     app.state.host = host
     return app
+
+
+def create_served_app() -> Starlette:
+    """The app ``byway serve`` runs in each worker: logging configured by the settings first."""
+    settings = load_settings()
+    setup_logging(settings)
+    return create_app(settings)

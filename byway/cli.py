@@ -12,10 +12,11 @@ from typing import Any, TypeVar
 
 import click
 
-from byway import __version__, migrate, relations
+from byway import __version__, migrate, relations, status
 from byway.client import InProcessTransport
 from byway.db import safe_url
 from byway.host import Host
+from byway.metrics import prepare_multiprocess_metrics
 from byway.plugins import PluginError
 from byway.runtime import PluginRuntime
 from byway.settings import ConfigurationError, load_settings
@@ -104,8 +105,18 @@ def build_cli(host: Host) -> click.Group:
         os.environ.setdefault("BYWAY_SELF_URL", f"http://{own}:{port}")
         if not host.settings.data_dir.exists():
             host.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        if workers > 1:
+            prepare_multiprocess_metrics(host.settings.data_dir)
         uvicorn.run(
-            "byway.app:create_app", factory=True, host=bind, port=port, workers=workers, reload=reload, lifespan="on"
+            "byway.app:create_served_app",
+            factory=True,
+            host=bind,
+            port=port,
+            workers=workers,
+            reload=reload,
+            lifespan="on",
+            access_log=False,  # the app logs each request itself, with its request and trace ids
+            log_config=None,  # the workers' logging is byway.logs.setup_logging (BYWAY_LOG_FORMAT)
         )
 
     @cli.command("migrate")
@@ -198,6 +209,23 @@ def build_cli(host: Host) -> click.Group:
             click.get_current_context().exit(1)
         if any(r.error for r in reports):
             click.get_current_context().exit(2)
+
+    @cli.command("status")
+    @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+    def status_cmd(as_json: bool) -> None:
+        """Per plugin: database at head, what the plugin reports (outbox, reconcile), remote plugins reachable.
+
+        Exits 1 when something needs attention (for cron or a container health check), else 0.
+        """
+        statuses = run_with_host(status.collect, migrate_now=False)
+        if as_json:
+            ok = all(s.ok for s in statuses)
+            click.echo(json.dumps({"ok": ok, "plugins": [s.to_json() for s in statuses]}, indent=2))
+        else:
+            for line in status.render(statuses):
+                click.echo(line)
+        if not all(s.ok for s in statuses):
+            click.get_current_context().exit(1)
 
     @cli.command()
     def demo() -> None:

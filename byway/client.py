@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -37,6 +38,9 @@ from byway.errors import (
     error_class,
 )
 from byway.execution import first_error_code
+from byway.logs import REQUEST_ID_HEADER, request_id_var
+from byway.telemetry import CallResult
+from byway.tracing import SpanKind, inject, mark_error
 
 if TYPE_CHECKING:
     from byway.host import Host
@@ -139,9 +143,10 @@ class HttpTransport:
         operation_name: str | None,
         token: str | None,
     ) -> tuple[int, dict[str, Any]]:
-        headers = {"Content-Type": "application/json"}
+        headers = {"Content-Type": "application/json", REQUEST_ID_HEADER: request_id_var.get()}
         if token:
             headers["Authorization"] = f"Bearer {token}"
+        inject(headers)  # W3C traceparent: the target's spans join this trace
         payload: dict[str, Any] = {"query": query, "variables": dict(variables) if variables else None}
         if operation_name:
             payload["operationName"] = operation_name
@@ -230,13 +235,45 @@ class CrossPluginClient:
             CrossPluginError: the target refused (its code and extensions are kept).
             UpstreamUnavailable: the target could not be reached after the retries.
         """
-        settings = self._host.settings
         token = self._token_for(as_)
         op = operation_name or operation_name_of(document)
         transport = self._host.transport_for(plugin)
-        self._host.notify_call(
-            CallRecord(self.caller, plugin, op, "service" if as_ == "service" else as_.kind, transport.name)
-        )
+        record = CallRecord(self.caller, plugin, op, "service" if as_ == "service" else as_.kind, transport.name)
+        self._host.notify_call(record)
+        attributes = {"byway.target": plugin, "byway.operation": op, "byway.transport": transport.name}
+        retries = [0]
+        started = time.perf_counter()
+        outcome = "INTERNAL"
+        with self._host.tracing.span(
+            f"call {plugin}.{op}", self.caller, kind=SpanKind.CLIENT, attributes=attributes
+        ) as span:
+            try:
+                data = await self._call(
+                    plugin, document, variables, operation_name, op, transport, token, timeout, retries
+                )
+                outcome = "ok"
+                return data
+            except ByWayError as exc:
+                outcome = exc.code
+                mark_error(span, exc.code)
+                raise
+            finally:
+                result = CallResult(outcome, time.perf_counter() - started, retries[0])
+                self._host.notify_call_result(record, result)
+
+    async def _call(
+        self,
+        plugin: str,
+        document: str,
+        variables: Mapping[str, Any] | None,
+        operation_name: str | None,
+        op: str,
+        transport: Transport,
+        token: str | None,
+        timeout: float | None,  # noqa: ASYNC109
+        retries: list[int],
+    ) -> dict[str, Any]:
+        settings = self._host.settings
         timeout = settings.client_timeout_seconds if timeout is None else timeout
         attempts = 1 + max(settings.client_retries, 0) if transport.name == "http" else 1
         delay = settings.client_backoff_seconds
@@ -252,6 +289,7 @@ class CrossPluginClient:
                     "%s -> %s.%s attempt %d/%d failed: %s", self.caller, plugin, op, attempt, attempts, last_error
                 )
                 if attempt < attempts:
+                    retries[0] += 1
                     await asyncio.sleep(delay * 2 ** (attempt - 1))
         else:
             raise UpstreamUnavailable(

@@ -96,7 +96,8 @@ class RequestContext:
         async with self._session_lock:
             if self._session is None:
                 self._session = self.plugin.sessions()
-            yield self._session
+            with self.plugin.host.tracing.span(f"db {self.plugin.name}", self.plugin.name):
+                yield self._session
 
     def loader(self, name: str, batch: Callable[[list[Any]], Awaitable[Sequence[Any]]]) -> DataLoader[Any, Any]:
         """The request's :class:`DataLoader` called ``name``, created with ``batch`` on first use."""

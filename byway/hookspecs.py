@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
     from byway.declarations import DemoStep, GraphQLApi, Job, Operation, PluginInfo, Relation
     from byway.runtime import PluginRuntime
+    from byway.status import StatusCheck
 
 PROJECT = "byway"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -153,3 +154,18 @@ def byway_startup(plugin: PluginRuntime) -> Awaitable[None] | None:
 @hookspec
 def byway_shutdown(plugin: PluginRuntime) -> Awaitable[None] | None:
     """Run shut-down work before the plugin's database is disposed; may return an awaitable."""
+
+
+# --- operations -------------------------------------------------------------------------------
+
+
+@hookspec
+def byway_status(plugin: PluginRuntime) -> list[StatusCheck] | Awaitable[list[StatusCheck]]:
+    """Report what an operator should know about the plugin, for ``byway status``.
+
+    Called by the ``byway status`` command with the plugin's database open (no server needed),
+    after the host has checked that the database is reachable and at head. Returns (or returns an
+    awaitable of) a list of :class:`byway.status.StatusCheck`; a check with ``ok=False`` makes the
+    command exit 1 (e.g. ecommerce: enrollment outbox rows failed, backlog too old, last
+    reconcile failed). An exception is reported as a failed check of the plugin.
+    """

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -21,11 +21,17 @@ from byway.client import CallObserver, CallRecord, HttpTransport, InProcessTrans
 from byway.db import PluginDatabase
 from byway.declarations import DemoStep, GraphQLApi, Job, Operation, Relation
 from byway.execution import GraphQLExecutor, build_schema
+from byway.logs import new_request_id, request_id_var
+from byway.metrics import Metrics
 from byway.plugins import PluginError, build_plugin_manager, call_own_hook
 from byway.runtime import PluginRuntime
 from byway.settings import Settings
+from byway.telemetry import CallResult, record_call
+from byway.tracing import Tracing
 
 log = logging.getLogger("byway.host")
+
+CallResultObserver = Callable[[CallRecord, CallResult], None]
 
 
 class Host:
@@ -56,6 +62,10 @@ class Host:
         self.operations: dict[str, list[Operation]] = {}
         self.jobs: dict[str, list[Job]] = {}
         self._observers: list[CallObserver] = []
+        #: Prometheus metrics (``GET /metrics``) and OpenTelemetry tracing of this host.
+        self.metrics = Metrics(settings)
+        self.tracing = Tracing(settings)
+        self._result_observers: list[CallResultObserver] = [lambda rec, res: record_call(self, rec, res)]
         self._transport_overrides: dict[str, Transport] = {}
         self._http: httpx.AsyncClient | None = None
         self._inprocess = InProcessTransport(self)
@@ -164,6 +174,7 @@ class Host:
                     await runtime.database.open(create_database=create)
                 except Exception as exc:
                     raise PluginError(f"plugin {runtime.name!r}: cannot open its database: {exc}") from exc
+                self.metrics.watch_pool(runtime.name, runtime.database.engine)
         if self.settings.migrate_on_startup if migrate_now is None else migrate_now:
             await self.migrate()
 
@@ -236,12 +247,17 @@ class Host:
     async def _run_job(self, runtime: PluginRuntime, job: Job) -> None:
         while True:
             await asyncio.sleep(job.interval_seconds)
+            # Each run is its own "request": an id and a root span for its log lines and calls.
+            token = request_id_var.set(f"job-{new_request_id()}")
             try:
-                await job.run(runtime)
+                with self.tracing.span(f"job {runtime.name}.{job.name}", runtime.name):
+                    await job.run(runtime)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 runtime.log.exception("job %s failed; it runs again in %ss", job.name, job.interval_seconds)
+            finally:
+                request_id_var.reset(token)
 
     async def stop(self) -> None:
         """Server shut-down: cancel jobs, shut-down hooks, close databases and HTTP clients."""
@@ -253,6 +269,8 @@ class Host:
             await self._shut_down(reversed(list(self.plugins.values())))
         self.started = False
         await self.close()
+        self.tracing.shutdown()
+        self.metrics.process_exiting()
 
     async def _shut_down(self, runtimes: Iterable[PluginRuntime]) -> None:
         for runtime in runtimes:
@@ -315,6 +333,25 @@ class Host:
         """Tell the call observers about a cross-plugin call."""
         for observer in self._observers:
             observer(record)
+
+    def notify_call_result(self, record: CallRecord, result: CallResult) -> None:
+        """Tell the call-result observers (metrics first) how a cross-plugin call ended."""
+        for observer in self._result_observers:
+            observer(record, result)
+
+    @contextmanager
+    def observe_call_results(self) -> Iterator[list[tuple[CallRecord, CallResult]]]:
+        """Record ``(call, result)`` of every cross-plugin call that ends inside the ``with`` block."""
+        results: list[tuple[CallRecord, CallResult]] = []
+
+        def observer(record: CallRecord, result: CallResult) -> None:
+            results.append((record, result))
+
+        self._result_observers.append(observer)
+        try:
+            yield results
+        finally:
+            self._result_observers.remove(observer)
 
     @contextmanager
     def observe_calls(self) -> Iterator[list[CallRecord]]:

@@ -16,8 +16,10 @@ from byway.context import RequestContext
 from byway.db import PluginDatabase
 from byway.errors import UNAUTHENTICATED, Unauthenticated
 from byway.execution import GraphQLExecutor
+from byway.metrics import PluginMetrics
 from byway.plugins import LoadedPlugin
 from byway.settings import Settings
+from byway.telemetry import operation_span
 
 if TYPE_CHECKING:
     from byway.host import Host
@@ -46,6 +48,11 @@ class PluginRuntime:
     def config(self) -> dict[str, Any]:
         """This plugin's own settings (``[plugin.<name>]`` and ``BYWAY_<P>_<KEY>``)."""
         return self.host.settings.plugin_config(self.name, self.host.plugins)
+
+    @property
+    def metrics(self) -> PluginMetrics:
+        """This plugin's Prometheus metrics, named ``byway_<plugin>_...`` (see :mod:`byway.metrics`)."""
+        return self.host.metrics.for_plugin(self)
 
     @property
     def db(self) -> PluginDatabase:
@@ -82,9 +89,14 @@ class PluginRuntime:
         """
         if self.executor is None:
             raise RuntimeError(f"plugin {self.name!r} has no GraphQL API")
-        try:
-            principal = self.authenticate(token)
-        except Unauthenticated as exc:
-            return 401, {"data": None, "errors": [{"message": exc.message, "extensions": {"code": UNAUTHENTICATED}}]}
-        context = RequestContext(self, principal, request)
-        return await self.executor.run(query, variables, operation_name, context)
+        with operation_span(self, query, operation_name, request) as observe:
+            try:
+                principal = self.authenticate(token)
+            except Unauthenticated as exc:
+                error = {"message": exc.message, "extensions": {"code": UNAUTHENTICATED}}
+                status, body = 401, {"data": None, "errors": [error]}
+            else:
+                context = RequestContext(self, principal, request)
+                status, body = await self.executor.run(query, variables, operation_name, context)
+            observe(body)
+        return status, body

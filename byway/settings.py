@@ -75,6 +75,19 @@ class Settings:
     #: How SQLite databases are driven: ``inline`` (sqlite3 on the event loop, a worker thread only
     #: to wait for a lock) or ``aiosqlite`` (every statement on a thread); see docs/performance.md.
     sqlite_driver: str = "inline"
+    #: Serve ``GET /metrics`` (Prometheus); see docs/operations.md.
+    metrics_enabled: bool = True
+    #: When set, ``/metrics`` requires ``Authorization: Bearer <token>``; unset, production answers loopback only.
+    metrics_token: str = ""
+    #: Budget of each plugin's scrape-time metric callback (seconds).
+    metrics_scrape_timeout_seconds: float = 2.0
+    #: OTLP/HTTP traces endpoint (``http://collector:4318/v1/traces``); empty: spans are not exported.
+    otlp_endpoint: str = ""
+    #: ``service.name`` of exported spans.
+    service_name: str = "byway"
+    #: ``auto`` (JSON lines in production, readable text in dev), ``json`` or ``text``.
+    log_format: str = "auto"
+    log_level: str = "INFO"
     #: Plugin-specific settings, keyed by plugin name (``[plugin.<name>]`` tables).
     plugins: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
@@ -137,6 +150,12 @@ class Settings:
             raise ConfigurationError("BYWAY_ENV=production refuses the development JWT secret: set BYWAY_JWT_SECRET")
         if self.is_production and len(self.jwt_secret) < 32:
             raise ConfigurationError("BYWAY_JWT_SECRET must be at least 32 characters in production")
+        if self.log_format not in {"auto", "json", "text"}:
+            raise ConfigurationError(f"BYWAY_LOG_FORMAT must be 'auto', 'json' or 'text', not {self.log_format!r}")
+        if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ConfigurationError(f"BYWAY_LOG_LEVEL must be a logging level name, not {self.log_level!r}")
+        if self.is_production and self.metrics_token and len(self.metrics_token) < 16:
+            raise ConfigurationError("BYWAY_METRICS_TOKEN must be at least 16 characters in production")
 
     def with_overrides(self, **changes: Any) -> Settings:
         """A copy with some settings changed (used by tests and the CLI)."""
@@ -162,6 +181,13 @@ _ENV_FIELDS: dict[str, str] = {
     "BYWAY_CLIENT_TIMEOUT_SECONDS": "client_timeout_seconds",
     "BYWAY_CLIENT_RETRIES": "client_retries",
     "BYWAY_SQLITE_DRIVER": "sqlite_driver",
+    "BYWAY_METRICS_ENABLED": "metrics_enabled",
+    "BYWAY_METRICS_TOKEN": "metrics_token",
+    "BYWAY_METRICS_SCRAPE_TIMEOUT_SECONDS": "metrics_scrape_timeout_seconds",
+    "BYWAY_OTLP_ENDPOINT": "otlp_endpoint",
+    "BYWAY_SERVICE_NAME": "service_name",
+    "BYWAY_LOG_FORMAT": "log_format",
+    "BYWAY_LOG_LEVEL": "log_level",
 }
 
 

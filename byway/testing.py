@@ -287,3 +287,29 @@ def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
     base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
     yield f"{base}/{prefix}{{plugin}}"
     asyncio.run(drop_postgres_databases(prefix))
+
+
+class MetricSamples(dict[tuple[str, frozenset[tuple[str, str]]], float]):
+    """Samples of one ``/metrics`` scrape: ``samples.value("byway_http_requests_total", plugin="x")``."""
+
+    def value(self, name: str, **labels: str) -> float:
+        """The sum of the samples called ``name`` whose labels include ``labels`` (0 when none)."""
+        wanted = set(labels.items())
+        return sum(v for (n, got), v in self.items() if n == name and wanted <= got)
+
+    def labelsets(self, name: str) -> list[dict[str, str]]:
+        """The label sets of the samples called ``name``."""
+        return [dict(got) for (n, got) in self if n == name]
+
+
+async def scrape_metrics(client: httpx.AsyncClient, **headers: str) -> MetricSamples:
+    """GET ``/metrics`` (it must answer 200) and parse it with prometheus-client's own parser."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    response = await client.get("/metrics", headers=headers)
+    assert response.status_code == 200, response.text
+    samples = MetricSamples()
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            samples[(sample.name, frozenset(sample.labels.items()))] = sample.value
+    return samples

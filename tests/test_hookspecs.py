@@ -12,8 +12,9 @@ HOOKS = sorted(name for name, _ in inspect.getmembers(hookspecs, inspect.isfunct
 
 
 def test_hook_names_are_verb_first_families() -> None:
-    assert len(HOOKS) == 12
-    assert all(name.startswith(("byway_register_", "byway_startup", "byway_shutdown")) for name in HOOKS)
+    assert len(HOOKS) == 13
+    families = ("byway_register_", "byway_startup", "byway_shutdown", "byway_status")
+    assert all(name.startswith(families) for name in HOOKS)
 
 
 @pytest.mark.parametrize("hook", HOOKS)

@@ -1,0 +1,121 @@
+"""OpenTelemetry traces: one span per HTTP request, cross-plugin call, and database use of a resolver.
+
+One :class:`Tracing` per :class:`~byway.host.Host`, with its own SDK ``TracerProvider`` (so tests
+can attach an in-memory exporter to one app). Trace context crosses plugins as W3C
+``traceparent``: in-process through the OpenTelemetry context (contextvars), over HTTP as a header
+that the cross-plugin client injects and the app extracts, so one checkout is one trace across
+ecommerce, teach-internal and students-internal even when they run as separate services.
+
+Spans are always created (their ids correlate log lines) but exported only when configured:
+``BYWAY_OTLP_ENDPOINT`` (OTLP over HTTP/protobuf, e.g. ``http://127.0.0.1:4318/v1/traces``, needs
+``pip install byway[otlp]``); ``none`` by default. The standard ``OTEL_TRACES_SAMPLER`` variables
+apply. Every span carries ``byway.plugin``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping, MutableMapping
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+from byway import __version__
+
+if TYPE_CHECKING:
+    from byway.settings import Settings
+
+log = logging.getLogger("byway.tracing")
+
+PROPAGATOR = TraceContextTextMapPropagator()
+
+#: Attribute naming the plugin a span belongs to.
+PLUGIN = "byway.plugin"
+
+__all__ = ["PLUGIN", "Span", "SpanKind", "Tracing", "current_ids", "mark_error"]
+
+
+class Tracing:
+    """The tracer of one host and the exporter its settings ask for."""
+
+    def __init__(self, settings: Settings) -> None:
+        resource = Resource.create({"service.name": settings.service_name, "service.version": __version__})
+        self.provider = TracerProvider(resource=resource)
+        self.exporting = False
+        if settings.otlp_endpoint:
+            self.add_exporter(_otlp_exporter(settings.otlp_endpoint), batch=True)
+        self.tracer = self.provider.get_tracer("byway", __version__)
+
+    def add_exporter(self, exporter: SpanExporter, *, batch: bool = False) -> SpanProcessor:
+        """Send finished spans to ``exporter`` (batched in a background thread, or as they end)."""
+        processor: SpanProcessor = BatchSpanProcessor(exporter) if batch else SimpleSpanProcessor(exporter)
+        self.provider.add_span_processor(processor)
+        self.exporting = True
+        return processor
+
+    @contextmanager
+    def span(
+        self,
+        name: str,
+        plugin: str,
+        *,
+        kind: SpanKind = SpanKind.INTERNAL,
+        parent: otel_context.Context | None = None,
+        attributes: Mapping[str, Any] | None = None,
+    ) -> Iterator[Span]:
+        """A current span named ``name`` of ``plugin``; an exception escaping it marks it failed."""
+        attrs = {PLUGIN: plugin, **(attributes or {})}
+        with self.tracer.start_as_current_span(name, context=parent, kind=kind, attributes=attrs) as span:
+            yield span
+
+    def flush(self) -> None:
+        """Export every finished span now (tests, shut-down)."""
+        if self.exporting:
+            self.provider.force_flush()
+
+    def shutdown(self) -> None:
+        """Flush and stop the exporters (their background threads)."""
+        if self.exporting:
+            self.provider.shutdown()
+
+
+def _otlp_exporter(endpoint: str) -> SpanExporter:
+    try:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    except ImportError as exc:  # pragma: no cover - depends on what is installed
+        raise RuntimeError(
+            "BYWAY_OTLP_ENDPOINT needs the OTLP exporter: pip install 'byway[otlp]' "
+            "(opentelemetry-exporter-otlp-proto-http)"
+        ) from exc
+    return OTLPSpanExporter(endpoint=endpoint)
+
+
+def inject(headers: MutableMapping[str, str]) -> None:
+    """Add the current trace context to outgoing HTTP headers (``traceparent``)."""
+    PROPAGATOR.inject(headers)
+
+
+def extract(headers: Mapping[str, str]) -> otel_context.Context:
+    """The trace context of incoming HTTP headers (an empty context when there is none)."""
+    return PROPAGATOR.extract(headers)
+
+
+def current_ids() -> tuple[str | None, str | None]:
+    """``(trace_id, span_id)`` of the current span as hex, or ``(None, None)`` outside any span."""
+    ctx = trace.get_current_span().get_span_context()
+    if not ctx.is_valid:
+        return None, None
+    return format(ctx.trace_id, "032x"), format(ctx.span_id, "016x")
+
+
+def mark_error(span: Span, code: str) -> None:
+    """Mark a span failed with a Byway error code (``byway.error.code``)."""
+    span.set_attribute("byway.error.code", code)
+    span.set_status(Status(StatusCode.ERROR, code))
