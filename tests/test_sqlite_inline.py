@@ -112,7 +112,9 @@ async def test_a_writer_waits_for_the_lock_on_a_worker_thread_while_the_loop_run
     assert names == ["first", "second"]
 
 
-async def test_a_writer_gives_up_after_the_busy_timeout(inline_db: PluginDatabase, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_writer_gives_up_after_the_busy_timeout(
+    inline_db: PluginDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
     async with inline_db.sessions() as holder, inline_db.sessions() as waiter:
         await holder.execute(insert(items).values(name="held"))
         raw = await (await waiter.connection()).get_raw_connection()

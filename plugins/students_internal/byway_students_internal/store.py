@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Column, delete, func, select
+from sqlalchemy import Column, bindparam, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from byway.db import insert_for, iso_utc, new_id, utcnow
@@ -105,12 +105,19 @@ async def enrolled_course_ids_of_user(session: AsyncSession, user_id: str, cours
     when the user has no student yet."""
     if not course_ids:
         return set()
-    stmt = (
-        select(enrollments.c.course_id)
-        .join(students, students.c.id == enrollments.c.student_id)
-        .where(students.c.user_id == user_id, enrollments.c.course_id.in_(set(course_ids)))
+    params = {"user_id": user_id, "course_ids": list(set(course_ids))}
+    return set((await session.execute(_ENROLLED_OF_USER, params)).scalars())
+
+
+#: Built once (the page's hot path): building a statement with 50 literal ids costs more than running it.
+_ENROLLED_OF_USER = (
+    select(enrollments.c.course_id)
+    .join(students, students.c.id == enrollments.c.student_id)
+    .where(
+        students.c.user_id == bindparam("user_id"),
+        enrollments.c.course_id.in_(bindparam("course_ids", expanding=True)),
     )
-    return set((await session.execute(stmt)).scalars())
+)
 
 
 async def enrollments_of(session: AsyncSession, student_id: str) -> list[Record]:

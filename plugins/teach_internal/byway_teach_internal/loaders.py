@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode
@@ -17,9 +16,9 @@ from byway_teach_internal import store
 from byway_teach_internal.operations import ENROLLMENT_STATUS
 
 #: Where :func:`prime_enrollments` keeps a course's answer (read by the executor, see
-#: ``byway.fast_execution.resolved_from``), or the failed call's future for the field to raise.
+#: ``byway.fast_execution.resolved_from``), or the failed call's error for the field to raise.
 IS_ENROLLED = "_isEnrolled"
-ENROLLED_KEY = "_enrolled"
+ENROLLED_ERROR = "_enrolledError"
 #: students-internal's enrollmentStatus accepts at most this many course ids per call.
 ENROLLMENT_STATUS_MAX_IDS = 500
 
@@ -67,8 +66,8 @@ def selects(info: Any, name: str) -> bool:
 async def prime_enrollments(ctx: RequestContext, info: Any, courses: list[dict[str, Any]]) -> None:
     """When the response asks for ``isEnrolled``, load it for every course of a list at once (ONE
     call, as the loader would) and keep each answer on its course, so that ``Course.isEnrolled``
-    is a plain value for graphql-core, not 50 awaitables. A failure stays in the futures: each
-    field raises it as before. Anonymous callers are never enrolled: no call.
+    is a plain value for graphql-core, not 50 awaitables. A failed call is kept on each course:
+    each field raises it, as when every field awaited the loader. Anonymous callers are never enrolled: no call.
     """
     if not courses or not selects(info, "isEnrolled"):
         return
@@ -76,14 +75,14 @@ async def prime_enrollments(ctx: RequestContext, info: Any, courses: list[dict[s
         for course in courses:
             course[IS_ENROLLED] = False
         return
-    loader = enrollment_loader(ctx)
-    futures = [loader.load(course["id"]) for course in courses]
-    await asyncio.wait(futures)
-    for course, future in zip(courses, futures, strict=True):
-        if not future.cancelled() and future.exception() is None:
-            course[IS_ENROLLED] = bool(future.result())
-        else:
-            course[ENROLLED_KEY] = future
+    try:
+        values = await enrollment_loader(ctx).load_now([course["id"] for course in courses])
+    except Exception as exc:
+        for course in courses:
+            course[ENROLLED_ERROR] = exc
+        return
+    for course, value in zip(courses, values, strict=True):
+        course[IS_ENROLLED] = bool(value)
 
 
 def modules_loader(ctx: RequestContext) -> DataLoader[str, list[dict[str, Any]]]:

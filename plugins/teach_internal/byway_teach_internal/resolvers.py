@@ -27,7 +27,7 @@ from byway.errors import BadUserInput, Conflict, Forbidden, NotFound
 from byway.fast_execution import resolved_from
 from byway_teach_internal import store
 from byway_teach_internal.loaders import (
-    ENROLLED_KEY,
+    ENROLLED_ERROR,
     IS_ENROLLED,
     enrollment_loader,
     lessons_loader,
@@ -225,9 +225,8 @@ def resolve_is_enrolled(course: Record, info: GraphQLResolveInfo[RequestContext]
         return False
     if IS_ENROLLED in course:
         return course[IS_ENROLLED]
-    known = course.get(ENROLLED_KEY)
-    if known is not None:
-        return known  # the primed call failed: graphql-core awaits it and reports the error here
+    if ENROLLED_ERROR in course:
+        raise course[ENROLLED_ERROR]  # the primed call failed: the error of every isEnrolled field
     return _is_enrolled(ctx, course["id"])
 
 
