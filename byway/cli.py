@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable
@@ -19,6 +20,7 @@ from byway.host import Host
 from byway.metrics import prepare_multiprocess_metrics
 from byway.plugins import PluginError
 from byway.runtime import PluginRuntime
+from byway.security import exposure_warning, secure_data_dir
 from byway.settings import ConfigurationError, load_settings
 
 T = TypeVar("T")
@@ -103,8 +105,11 @@ def build_cli(host: Host) -> click.Group:
         # The HTTP transport's default target is this very server.
         own = "127.0.0.1" if bind in {"0.0.0.0", "::", ""} else bind
         os.environ.setdefault("BYWAY_SELF_URL", f"http://{own}:{port}")
-        if not host.settings.data_dir.exists():
-            host.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        secure_data_dir(host.settings.data_dir, create=True)
+        warning = exposure_warning(host.settings.env, bind)
+        if warning:
+            click.secho(warning, fg="red", bold=True, err=True)
+            logging.getLogger("byway.security").warning(warning)
         if workers > 1:
             prepare_multiprocess_metrics(host.settings.data_dir)
         uvicorn.run(

@@ -21,10 +21,12 @@ from byway.client import CallObserver, CallRecord, HttpTransport, InProcessTrans
 from byway.db import PluginDatabase
 from byway.declarations import DemoStep, GraphQLApi, Job, Operation, Relation
 from byway.execution import GraphQLExecutor, build_schema
+from byway.jobs import run_scheduled
 from byway.logs import new_request_id, request_id_var
 from byway.metrics import Metrics
 from byway.plugins import PluginError, build_plugin_manager, call_own_hook
 from byway.runtime import PluginRuntime
+from byway.security import secure_data_dir
 from byway.settings import Settings
 from byway.telemetry import CallResult, record_call
 from byway.tracing import Tracing
@@ -132,6 +134,9 @@ class Host:
                 introspection=settings.introspection_enabled,
                 max_depth=settings.max_query_depth,
                 max_cost=settings.max_query_cost,
+                max_query_bytes=settings.max_query_bytes,
+                max_tokens=settings.max_query_tokens,
+                suggestions=not settings.is_production,
                 debug=settings.debug,
             )
         relations = self._many(runtime, "byway_register_relations", Relation)
@@ -154,6 +159,10 @@ class Host:
         """The extra REST routes a plugin registers (see ``byway_register_routes``)."""
         return self._many(runtime, "byway_register_routes", BaseRoute, plugin=runtime)
 
+    def pages_of(self, runtime: PluginRuntime) -> list[Any]:
+        """The routes a plugin serves at the site root (see ``byway_register_pages``)."""
+        return self._many(runtime, "byway_register_pages", BaseRoute, plugin=runtime)
+
     def demo_steps(self) -> list[tuple[PluginRuntime, DemoStep]]:
         """Every plugin's demo step, in running order."""
         steps = [(rt, self._one(rt, "byway_register_demo", DemoStep)) for rt in self.plugins.values()]
@@ -168,6 +177,7 @@ class Host:
             migrate_now: apply migrations (default: ``settings.migrate_on_startup``).
         """
         create = not self.settings.is_production
+        secure_data_dir(self.settings.data_dir, create=create)
         for runtime in self.plugins.values():
             if runtime.database is not None:
                 try:
@@ -245,8 +255,8 @@ class Host:
                     ) from exc
 
     async def _run_job(self, runtime: PluginRuntime, job: Job) -> None:
-        while True:
-            await asyncio.sleep(job.interval_seconds)
+        # Once per interval across every worker and process (see byway.jobs).
+        async def run_once() -> None:
             # Each run is its own "request": an id and a root span for its log lines and calls.
             token = request_id_var.set(f"job-{new_request_id()}")
             try:
@@ -258,6 +268,8 @@ class Host:
                 runtime.log.exception("job %s failed; it runs again in %ss", job.name, job.interval_seconds)
             finally:
                 request_id_var.reset(token)
+
+        await run_scheduled(runtime, job, run_once)
 
     async def stop(self) -> None:
         """Server shut-down: cancel jobs, shut-down hooks, close databases and HTTP clients."""
