@@ -24,7 +24,9 @@ from byway.declarations import PluginInfo
 from byway.host import Host
 from byway.runtime import PluginRuntime
 
-#: Synthetic users: tokens for them are signed by the host, no authentication rows are needed.
+#: The measured student is synthetic (the host signs its token; no authentication row is needed);
+#: the teacher is registered through the API, with a verified profile, so that ``teacher { … }``
+#: asks authentication and teach for real.
 TEACHER_USER = "bench-teacher"
 STUDENT_USER = "bench-student"
 #: A small vocabulary for course titles, so a one-word search matches a fixed share of courses.
@@ -62,7 +64,7 @@ async def plain_courses(plugin: PluginRuntime, request: Request) -> Response:
     first = int(request.query_params.get("first", "20"))
     host: Host = plugin.host  # bench-only code: it reads two plugins' databases on purpose
     async with host.plugins["teach-internal"].sessions() as session:
-        page = await teach_store.published_page(session, first, None) or []
+        page = await teach_store.catalog_page(session, teach_store.CatalogQuery(), first, None) or []
     enrolled: set[str] = set()
     if principal.is_user and page:
         ids = [course["id"] for course in page]
@@ -161,21 +163,24 @@ def course_id(n: int) -> str:
     return _id("c", n)
 
 
-def course_rows(start: int, stop: int, *, paid_every: int = 4) -> Iterable[tuple[Any, ...]]:
-    """Published courses ``start..stop-1``; one in ``paid_every`` costs money; titles use :data:`WORDS`."""
+def course_rows(start: int, stop: int, teacher: str, *, paid_every: int = 4) -> Iterable[tuple[Any, ...]]:
+    """Published courses ``start..stop-1`` of ``teacher``; one in ``paid_every`` costs money.
+
+    Titles are two words of :data:`WORDS` and the number, so a one-word search matches a fixed share.
+    """
     rng = random.Random(start)
     for n in range(start, stop):
         title = f"{WORDS[n % len(WORDS)].title()} {rng.choice(WORDS)} {n}"
         price = 1900 if n % paid_every == 1 else 0
-        yield (course_id(n), TEACHER_USER, title, "A course", price, "USD", True, EPOCH + timedelta(seconds=n))
+        yield (course_id(n), teacher, title, "A course", price, "USD", True, EPOCH + timedelta(seconds=n))
 
 
 COURSE_COLUMNS = ("id", "teacher_id", "title", "description", "price_cents", "currency", "published", "created_at")
 
 
-def add_courses(host: Host, start: int, stop: int) -> int:
-    """Add published courses ``start..stop-1`` to teach-internal."""
-    return bulk_insert(host.plugins["teach-internal"], "courses", COURSE_COLUMNS, course_rows(start, stop))
+def add_courses(host: Host, start: int, stop: int, teacher: str = TEACHER_USER) -> int:
+    """Add published courses ``start..stop-1`` of ``teacher`` to teach-internal."""
+    return bulk_insert(host.plugins["teach-internal"], "courses", COURSE_COLUMNS, course_rows(start, stop, teacher))
 
 
 def add_modules(host: Host, course_numbers: Iterable[int], *, modules: int = 2, lessons: int = 2) -> None:

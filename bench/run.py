@@ -126,6 +126,7 @@ class World:
         self.student_token = self.host.tokens.issue_user_token(STUDENT_USER, ["student"])
         self.enrollments = 0
         self.courses = 0
+        self.teacher = STUDENT_USER
         self.students = 0
 
     async def gql(self, plugin: str, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -153,8 +154,38 @@ class World:
 
     def grow_courses(self, total: int) -> None:
         if total > self.courses:
-            add_courses(self.host, self.courses, total)
+            add_courses(self.host, self.courses, total, self.teacher)
             self.courses = total
+
+
+REGISTER = """
+mutation R($email: String!) {
+  register(email: $email, password: "correct horse battery", firstName: "Ada", lastName: "Teacher") {
+    token user { id }
+  }
+}"""
+
+
+async def register_teacher(world: World) -> str:
+    """A teacher registered through the API with a verified profile; returns the user id."""
+
+    async def post(plugin: str, query: str, variables: dict[str, Any], token: str | None) -> dict[str, Any]:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        response = await world.client.post(
+            f"/api/{plugin}/graphql", json={"query": query, "variables": variables}, headers=headers
+        )
+        body: dict[str, Any] = response.json()
+        if body.get("errors"):
+            raise RuntimeError(f"{plugin}: {body}")
+        return body["data"]
+
+    registered = (await post("authentication", REGISTER, {"email": "teacher@bench.example"}, None))["register"]
+    token, user_id = registered["token"], registered["user"]["id"]
+    created = await post("teach", 'mutation { createTeacherProfile(bio: "I teach") { id } }', {}, token)
+    admin = world.host.tokens.issue_user_token("bench-admin", ["student", "admin"])
+    verify = "mutation V($id: ID!) { verifyTeacherProfile(id: $id) { id } }"
+    await post("teach", verify, {"id": created["createTeacherProfile"]["id"]}, admin)
+    return str(user_id)
 
 
 @contextlib.asynccontextmanager
@@ -180,6 +211,7 @@ async def running_world(
                 httpx.AsyncClient(transport=transport, base_url="http://testserver")
             )
             world = World(app, client, base_url, settings)
+            world.teacher = await register_teacher(world)
             world.grow_courses(courses)
             add_modules(world.host, range(200))
             add_students(world.host, 0, 1)

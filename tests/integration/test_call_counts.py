@@ -22,7 +22,10 @@ from .conftest import Actor, World
 
 PAGE = """
 query Page($n: Int!) {
-  courses(first: $n) { id title priceCents isEnrolled modules { id title lessons { id title content } } }
+  courses(first: $n) {
+    id title priceCents isEnrolled teacher { displayName }
+    modules { id title lessons { id title content } }
+  }
 }"""
 CREATE_MODULE = 'mutation M($c: ID!) { createModule(courseId: $c, title: "Module") { id } }'
 CREATE_LESSON = 'mutation L($m: ID!) { createLesson(moduleId: $m, title: "Lesson", content: "secret") { id } }'
@@ -94,23 +97,27 @@ async def test_the_course_page_costs_one_call_per_plugin_and_few_statements_what
     assert contents == (["secret"] * 4 + [None] * 4) * 3
     assert len(small["data"]["courses"]) == 2
 
-    # One batched enrollment question per request, however many courses and lessons it covers.
-    assert full_calls == small_calls == {"students-internal": 1}
+    assert {c["teacher"]["displayName"] for c in courses} == {"Test User"}
+    # One batched question per plugin per request, however many courses and lessons it covers:
+    # the caller's enrollments, and the teachers (user names, then profiles).
+    assert full_calls == small_calls == {"students-internal": 1, "authentication": 1, "teach": 1}
     # teach-internal: the page, its modules, their lessons; students-internal: the caller's enrollments.
     assert full_statements == small_statements
     assert full_statements["teach-internal"] <= 3
     assert full_statements["students-internal"] == 1
-    assert set(full_statements) == {"teach-internal", "students-internal"}
+    assert set(full_statements) == {"teach-internal", "students-internal", "authentication", "teach"}
+    assert all(count <= 3 for count in full_statements.values()), full_statements
 
 
-async def test_an_anonymous_page_makes_no_cross_plugin_call(world: World) -> None:
+async def test_an_anonymous_page_asks_no_enrollment(world: World) -> None:
     await catalogue(world, 2)
     host = world.app.host
     with host.observe_calls() as calls, count_statements(host) as statements:
         body = await world.gql("teach-internal", PAGE, {"n": 50})
     assert [c["isEnrolled"] for c in body["data"]["courses"]] == [False, False]
-    assert calls == []
-    assert set(statements) == {"teach-internal"} and statements["teach-internal"] <= 3
+    # No enrollment question for an anonymous caller: only the teachers are asked for.
+    assert sorted(call.target for call in calls) == ["authentication", "teach"]
+    assert statements["teach-internal"] <= 3 and "students-internal" not in statements
 
 
 async def test_when_students_internal_is_down_the_page_fails_closed_after_one_call(world: World) -> None:
@@ -124,7 +131,7 @@ async def test_when_students_internal_is_down_the_page_fails_closed_after_one_ca
             body = await world.gql("teach-internal", PAGE, {"n": 50}, token=student.token)
     # One call (retried as any call over HTTP would be), not one per course: the answer of the
     # failed batch is the error of every isEnrolled field.
-    assert len(calls) == 1 and down.attempts == 1 + retries
+    assert [call.target for call in calls].count("students-internal") == 1 and down.attempts == 1 + retries
     assert set(error_codes(body)) == {"UPSTREAM_UNAVAILABLE"}
     assert body["data"] is None  # courses: [Course!]! and isEnrolled: Boolean! propagate the null
     assert "secret" not in str(body)
