@@ -592,8 +592,9 @@ async def run(quick: bool, postgres: str | None, plot: Path | None, stages: tupl
     prefix = ""
     if postgres:
         prefix = f"byway_bench_{uuid.uuid4().hex[:8]}_"
-        base = make_url(postgres).set(drivername="postgresql+psycopg")
-        database_url = base.set(database=f"{prefix}{{plugin}}").render_as_string(hide_password=False)
+        # Built as text: a URL object would percent-encode the braces of the {plugin} placeholder.
+        base = make_url(postgres).set(drivername="postgresql+psycopg", database="DB")
+        database_url = base.render_as_string(hide_password=False).rsplit("/", 1)[0] + f"/{prefix}{{plugin}}"
     report: dict[str, Any] = {
         "database": "postgresql" if postgres else "sqlite",
         "quick": quick,

@@ -82,6 +82,8 @@ class Settings:
     #: How SQLite databases are driven: ``inline`` (sqlite3 on the event loop, a worker thread only
     #: to wait for a lock) or ``aiosqlite`` (every statement on a thread); see docs/performance.md.
     sqlite_driver: str = "inline"
+    #: A pooled PostgreSQL connection idle longer than this is pinged before use (0: before every use).
+    database_ping_after_idle_seconds: float = 10.0
     #: Serve ``GET /metrics`` (Prometheus); see docs/operations.md.
     metrics_enabled: bool = True
     #: When set, ``/metrics`` requires ``Authorization: Bearer <token>``; unset, production answers loopback only.
@@ -197,6 +199,7 @@ _ENV_FIELDS: dict[str, str] = {
     "BYWAY_CLIENT_TIMEOUT_SECONDS": "client_timeout_seconds",
     "BYWAY_CLIENT_RETRIES": "client_retries",
     "BYWAY_SQLITE_DRIVER": "sqlite_driver",
+    "BYWAY_DATABASE_PING_AFTER_IDLE_SECONDS": "database_ping_after_idle_seconds",
     "BYWAY_METRICS_ENABLED": "metrics_enabled",
     "BYWAY_METRICS_TOKEN": "metrics_token",
     "BYWAY_METRICS_SCRAPE_TIMEOUT_SECONDS": "metrics_scrape_timeout_seconds",
