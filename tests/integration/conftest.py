@@ -10,17 +10,13 @@ from typing import Any
 import pytest
 
 from byway.settings import Settings
-from byway.testing import TestApp, running_app
+from byway.testing import TestApp, require_plugin, running_app
 
-pytest.importorskip("byway_authentication")
-pytest.importorskip("byway_teach")
-pytest.importorskip("byway_teach_internal")
-pytest.importorskip("byway_students_internal")
-
-from byway_authentication import plugin as authentication
-from byway_students_internal import plugin as students_internal
-from byway_teach import plugin as teach
-from byway_teach_internal import plugin as teach_internal
+# Loud: in CI a first-party plugin that cannot be imported fails the run instead of skipping it.
+authentication = require_plugin("byway_authentication.plugin")
+teach = require_plugin("byway_teach.plugin")
+teach_internal = require_plugin("byway_teach_internal.plugin")
+students_internal = require_plugin("byway_students_internal.plugin")
 
 CORE_PLUGINS = [authentication, teach, teach_internal, students_internal]
 #: Cheap argon2 parameters (as in the authentication plugin's tests) so registering users is fast.
