@@ -171,12 +171,27 @@ def build_cli(host: Host) -> click.Group:
             click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
 
     @cli.command("relations")
-    def relations_cmd() -> None:
+    @click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["text", "mermaid"]),
+        default="text",
+        show_default=True,
+        help="text: one entry per relation; mermaid: a flowchart for docs.",
+    )
+    def relations_cmd(fmt: str) -> None:
         """List the declared cross-plugin relations and what enforces them."""
+        if fmt == "mermaid":
+            click.echo(relations.mermaid(_host().relations), nl=False)
+            return
         for rel in _host().relations:
             enforced = ", ".join(rel.enforced_by) or "-"
             click.echo(f"{rel.source} -> {rel.target}  [on write: {rel.on_write}; on delete: {rel.on_delete}]")
             click.echo(f"    enforced by: {enforced}")
+            if rel.column is not None:
+                click.echo(
+                    f"    on delete applied by the host: {rel.policy} ({rel.column.table.name}.{rel.column.name})"
+                )
             lookup = relations.lookup_name(rel)
             if lookup is not None:
                 click.echo(f"    audited by: {lookup}")

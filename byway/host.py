@@ -15,7 +15,7 @@ from graphql import GraphQLError, parse, validate
 from sqlalchemy import MetaData
 from starlette.routing import BaseRoute
 
-from byway import migrate
+from byway import cascade, migrate
 from byway.auth import TokenService
 from byway.client import CallObserver, CallRecord, HttpTransport, InProcessTransport, Transport
 from byway.db import PluginDatabase
@@ -120,7 +120,9 @@ class Host:
             if not runtime.migrations_dir.is_dir():
                 raise PluginError(f"plugin {runtime.name!r}: migrations directory {migrations_dir} does not exist")
             runtime.database = PluginDatabase(runtime.name, settings.database_url_for(runtime.name))
-        api = self._one(runtime, "byway_register_schema", GraphQLApi)
+        relations = self._many(runtime, "byway_register_relations", Relation)
+        # Relations applied on delete get the host's service-only count/apply fields (byway.cascade).
+        api = cascade.extend_api(runtime, self._one(runtime, "byway_register_schema", GraphQLApi), relations)
         if api is not None:
             try:
                 schema = build_schema(api)
@@ -137,7 +139,6 @@ class Host:
                 suggestions=not settings.is_production,
                 debug=settings.debug,
             )
-        relations = self._many(runtime, "byway_register_relations", Relation)
         self.relations.extend(relations)
         # An audit's existence lookup is a document this plugin sends too: validated at start-up alike.
         audits = [Operation(rel.target_plugin, rel.exists) for rel in relations if rel.exists is not None]
