@@ -55,6 +55,15 @@ VERIFY = "mutation Verify($s: ID!) { verifyCheckout(sessionId: $s) { ok orderId 
 MY_COURSES = "query Mine { myCourses { courseId } }"
 
 
+#: Plugins served elsewhere (``--plugin-url NAME=URL``, split deployments); the rest at the base URL.
+PLUGIN_URLS: dict[str, str] = {}
+
+
+def endpoint(plugin: str) -> str:
+    base = PLUGIN_URLS.get(plugin)
+    return f"{base.rstrip('/')}/api/{plugin}/graphql" if base else f"/api/{plugin}/graphql"
+
+
 class Failure(Exception):
     """A step answered something a client should never see in this journey."""
 
@@ -106,7 +115,7 @@ async def gql(
     response = await timed(
         stats,
         step,
-        client.post(f"/api/{plugin}/graphql", json={"query": query, "variables": variables}, headers=headers),
+        client.post(endpoint(plugin), json={"query": query, "variables": variables}, headers=headers),
     )
     body = response.json()
     if response.status_code != 200 or body.get("errors"):
@@ -268,8 +277,12 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=16, help="concurrent virtual users")
     parser.add_argument("--duration", type=float, default=180, help="seconds of load")
     parser.add_argument("--max-requests", type=int, default=200_000, help="stop after this many requests")
+    parser.add_argument(
+        "--plugin-url", action="append", default=[], metavar="NAME=URL", help="a plugin served elsewhere"
+    )
     parser.add_argument("--quick", action="store_true", help="CI variant: 20 s, 8 users, cheap password hashing")
     args = parser.parse_args()
+    PLUGIN_URLS.update(item.split("=", 1) for item in args.plugin_url)
     if args.quick:
         args.duration, args.users, args.max_requests = min(args.duration, 20), min(args.users, 8), 20_000
 
