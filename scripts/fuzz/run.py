@@ -125,7 +125,8 @@ def run_schemathesis(
     if token:
         command += ["--header", f"Authorization: Bearer {token}"]
     env = {**os.environ, "SCHEMATHESIS_HOOKS": "byway_checks", "PYTHONPATH": str(Path(__file__).parent)}
-    result = subprocess.run(command, capture_output=True, text=True, env=env)
+    # Run where its .schemathesis/ cache may go (not the repository).
+    result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tempfile.gettempdir())
     cases = re.search(r"(\d+) generated", result.stdout)
     tail = "\n".join(result.stdout.splitlines()[-25:])
     print(f"--- schemathesis {url} as {'admin' if token else 'anonymous'}: exit {result.returncode}")
