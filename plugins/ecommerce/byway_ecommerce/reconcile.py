@@ -116,16 +116,7 @@ async def reconcile(
     days = days or config.reconcile_days
     started = utcnow()
     since = started - timedelta(days=days)
-    summary: dict[str, Any] = {
-        "startedAt": started.isoformat(),
-        "days": days,
-        "requeued": 0,
-        "ordersChecked": 0,
-        "ordersFulfilled": 0,
-        "ordersCancelled": 0,
-        "reenrolled": 0,
-        "errors": [],
-    }
+    summary = _new_summary(started, days)
     async with plugin.sessions() as session, session.begin():
         requeued_rows = await outbox_store.requeue_failed(session)
         summary["emailsRequeued"] = await email_store.requeue_failed(session)
@@ -161,6 +152,19 @@ async def reconcile(
         await _audit(plugin, summary, actor, client_address)
     emails.wake(plugin)
     return summary
+
+
+def _new_summary(started: datetime, days: int) -> dict[str, Any]:
+    return {
+        "startedAt": started.isoformat(),
+        "days": days,
+        "requeued": 0,
+        "ordersChecked": 0,
+        "ordersFulfilled": 0,
+        "ordersCancelled": 0,
+        "reenrolled": 0,
+        "errors": [],
+    }
 
 
 async def _in_review(plugin: PluginRuntime) -> list[dict[str, Any]]:
