@@ -1,4 +1,4 @@
-"""Error codes of the public contract (``shared/API.md``) as exceptions.
+"""Error codes of the public contract (``extensions.code``, listed in the README) as exceptions.
 
 Resolvers and REST endpoints raise these; the host turns them into GraphQL errors whose
 ``extensions.code`` is the error's :attr:`ByWayError.code`. Any other exception becomes
