@@ -26,7 +26,7 @@ from urllib.parse import parse_qs
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from byway.web import read_body
+from byway import read_body
 from byway_ecommerce import dev_deliveries, leases, pause
 from byway_ecommerce.dev_provider import DevProvider
 from byway_ecommerce.money import money
@@ -35,7 +35,7 @@ from byway_ecommerce.store import dev as dev_store
 from byway_ecommerce.store import orders as order_store
 
 if TYPE_CHECKING:
-    from byway.runtime import PluginRuntime
+    from byway import PluginRuntime
 
 #: A checkout form is tiny; anything bigger is refused.
 MAX_FORM_BYTES = 4096

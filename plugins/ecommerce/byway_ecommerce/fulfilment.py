@@ -24,7 +24,7 @@ from byway_ecommerce.store import outbox as outbox_store
 from byway_ecommerce.store import payments
 
 if TYPE_CHECKING:
-    from byway.runtime import PluginRuntime
+    from byway import PluginRuntime
 
 
 @dataclass(frozen=True)

@@ -22,11 +22,10 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from byway.auth import Principal
-from byway.db import utcnow
-from byway.errors import ByWayError
+from byway import ByWayError, Principal, utcnow
 from byway_ecommerce import emails, outbox
 from byway_ecommerce.audit import record
+from byway_ecommerce.config import config_of
 from byway_ecommerce.models import (
     OUTBOX_DONE,
     OUTBOX_FAILED,
@@ -38,7 +37,6 @@ from byway_ecommerce.models import (
 )
 from byway_ecommerce.operations import ENROLLMENT_STATUS, STUDENTS
 from byway_ecommerce.settlement import settle_with_provider
-from byway_ecommerce.state import config_of
 from byway_ecommerce.store import emails as email_store
 from byway_ecommerce.store import history
 from byway_ecommerce.store import orders as order_store
@@ -46,7 +44,7 @@ from byway_ecommerce.store import outbox as outbox_store
 from byway_ecommerce.store import reconcile as store
 
 if TYPE_CHECKING:
-    from byway.runtime import PluginRuntime
+    from byway import PluginRuntime
 
 #: PENDING orders asked about per run.
 MAX_PENDING_ORDERS = 500
