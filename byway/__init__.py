@@ -59,6 +59,7 @@ _PUBLIC: dict[str, str] = {
     "audit_table": "byway.audit",
     "record_audit": "byway.audit",
     "audit_entries": "byway.audit",
+    "before_delete": "byway.cascade",
 }
 
 __all__ = ["__version__", "hookimpl", *_PUBLIC]
@@ -73,6 +74,7 @@ if TYPE_CHECKING:
     from byway.auth import require_service as require_service
     from byway.auth import require_service_or_admin as require_service_or_admin
     from byway.auth import require_user as require_user
+    from byway.cascade import before_delete as before_delete
     from byway.client import CallAs as CallAs
     from byway.client import CrossPluginError as CrossPluginError
     from byway.context import DataLoader as DataLoader
