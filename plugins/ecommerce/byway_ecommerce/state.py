@@ -135,8 +135,8 @@ def waker(plugin: PluginRuntime, name: str, work: Callable[[PluginRuntime], Awai
 
 
 def public_url(plugin: PluginRuntime) -> str:
-    """The site's public base URL (links in emails)."""
-    return str(getattr(plugin.settings, "public_url", "") or plugin.settings.self_url).rstrip("/")
+    """The site's public base URL (links in emails): ``BYWAY_PUBLIC_BASE_URL``, else the server's own URL."""
+    return plugin.settings.public_url
 
 
 def client_address(ctx: RequestContext) -> str | None:
