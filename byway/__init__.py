@@ -45,6 +45,7 @@ _PUBLIC: dict[str, str] = {
     "AlreadyEnrolled": "byway.errors",
     "Conflict": "byway.errors",
     "UpstreamUnavailable": "byway.errors",
+    "RateLimited": "byway.errors",
     "CrossPluginError": "byway.client",
     "CallAs": "byway.client",
     "new_id": "byway.db",
@@ -59,6 +60,7 @@ _PUBLIC: dict[str, str] = {
     "audit_table": "byway.audit",
     "record_audit": "byway.audit",
     "audit_entries": "byway.audit",
+    "before_delete": "byway.cascade",
 }
 
 __all__ = ["__version__", "hookimpl", *_PUBLIC]
@@ -73,6 +75,7 @@ if TYPE_CHECKING:
     from byway.auth import require_service as require_service
     from byway.auth import require_service_or_admin as require_service_or_admin
     from byway.auth import require_user as require_user
+    from byway.cascade import before_delete as before_delete
     from byway.client import CallAs as CallAs
     from byway.client import CrossPluginError as CrossPluginError
     from byway.context import DataLoader as DataLoader
@@ -95,6 +98,7 @@ if TYPE_CHECKING:
     from byway.errors import Conflict as Conflict
     from byway.errors import Forbidden as Forbidden
     from byway.errors import NotFound as NotFound
+    from byway.errors import RateLimited as RateLimited
     from byway.errors import Unauthenticated as Unauthenticated
     from byway.errors import UpstreamUnavailable as UpstreamUnavailable
     from byway.plugin_config import load_plugin_config as load_plugin_config

@@ -74,7 +74,10 @@ async def live_server(app: Starlette, port: int | None = None) -> AsyncIterator[
     import uvicorn
 
     port = port or free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    # proxy_headers off, as in `byway serve`: X-Forwarded-For is Byway's to judge (BYWAY_TRUSTED_PROXIES).
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", proxy_headers=False
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     try:
@@ -257,6 +260,31 @@ def postgres_available() -> bool:
             await engine.dispose()
 
     return asyncio.run(probe())
+
+
+def plugins_required() -> bool:
+    """True in CI (``CI`` set) or with ``BYWAY_TEST_PLUGINS=required``: missing first-party plugins fail."""
+    return os.environ.get("BYWAY_TEST_PLUGINS", "").lower() == "required" or os.environ.get("CI", "").lower() in {
+        "1",
+        "true",
+        "yes",
+    }
+
+
+def require_plugin(module: str) -> Any:
+    """Import a plugin module for a test; skip when it is not installed, FAIL in CI.
+
+    Use instead of ``pytest.importorskip`` for first-party plugins, so that CI never passes by
+    silently skipping the tests of a plugin that failed to install.
+    """
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        if plugins_required():
+            pytest.fail(f"{module} is required (CI / BYWAY_TEST_PLUGINS=required) but cannot be imported: {exc}")
+        pytest.skip(f"{module} is not installed (set BYWAY_TEST_PLUGINS=required to fail instead)")
 
 
 def _postgres_required() -> bool:
