@@ -7,7 +7,7 @@
   takes exactly the current children (else ``BAD_USER_INPUT`` and nothing changes). Each change
   locks the parent row first (see :mod:`.store.outline`).
 * Deletes apply the other plugins' declared on-delete policies first, through the host
-  (:func:`byway.cascade.before_delete`): ``restrict`` (enrollments, orders, certificates) refuses
+  (:func:`byway.before_delete`): ``restrict`` (enrollments, orders, certificates) refuses
   with ``CONFLICT``; ``cascade`` (lesson progress) is applied by its plugin before our rows go.
 """
 
