@@ -45,6 +45,7 @@ _PUBLIC: dict[str, str] = {
     "AlreadyEnrolled": "byway.errors",
     "Conflict": "byway.errors",
     "UpstreamUnavailable": "byway.errors",
+    "RateLimited": "byway.errors",
     "CrossPluginError": "byway.client",
     "CallAs": "byway.client",
     "new_id": "byway.db",
@@ -97,6 +98,7 @@ if TYPE_CHECKING:
     from byway.errors import Conflict as Conflict
     from byway.errors import Forbidden as Forbidden
     from byway.errors import NotFound as NotFound
+    from byway.errors import RateLimited as RateLimited
     from byway.errors import Unauthenticated as Unauthenticated
     from byway.errors import UpstreamUnavailable as UpstreamUnavailable
     from byway.plugin_config import load_plugin_config as load_plugin_config

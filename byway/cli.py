@@ -121,6 +121,9 @@ def build_cli(host: Host) -> click.Group:
             reload=reload,
             lifespan="on",
             access_log=False,  # the app logs each request itself, with its request and trace ids
+            # The client address is the socket's; X-Forwarded-For is read by Byway itself, only from
+            # the proxies in BYWAY_TRUSTED_PROXIES (uvicorn would otherwise believe any local peer).
+            proxy_headers=False,
             log_config=None,  # the workers' logging is byway.logs.setup_logging (BYWAY_LOG_FORMAT)
         )
 

@@ -32,6 +32,7 @@ from byway.errors import (
     BAD_USER_INPUT,
     FORBIDDEN,
     NOT_FOUND,
+    RATE_LIMITED,
     UNAUTHENTICATED,
     UPSTREAM_UNAVAILABLE,
     ByWayError,
@@ -51,7 +52,7 @@ log = logging.getLogger("byway.client")
 CallAs = Principal | Literal["service"]
 
 #: Codes that describe the caller rather than the callee; see :meth:`CrossPluginError.for_caller`.
-_CALLER_CODES = frozenset({UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, BAD_USER_INPUT, "RATE_LIMITED"})
+_CALLER_CODES = frozenset({UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, BAD_USER_INPUT, RATE_LIMITED})
 
 
 class CrossPluginError(ByWayError):

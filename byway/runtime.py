@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import ipaddress
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -27,6 +28,35 @@ if TYPE_CHECKING:
     from byway.host import Host
 
 T = TypeVar("T")
+
+
+def _network(value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    return ipaddress.ip_network(value, strict=False)
+
+
+def _is_trusted(address: str, trusted: tuple[str, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return False
+    return any(ip in _network(net) for net in trusted)
+
+
+def client_address_of(request: Request | None, trusted: tuple[str, ...]) -> str | None:
+    """See :meth:`PluginRuntime.client_address`."""
+    if request is None or request.client is None:
+        return None
+    peer = request.client.host
+    if not trusted or not _is_trusted(peer, trusted):
+        return peer
+    hops = [h.strip() for h in ",".join(request.headers.getlist("x-forwarded-for")).split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not _is_trusted(hop, trusted):
+            try:
+                return str(ipaddress.ip_address(hop))
+            except ValueError:
+                return peer  # garbage from a proxy's client: fall back to the proxy itself
+    return hops[0] if hops else peer
 
 
 class PluginRuntime:
@@ -111,6 +141,15 @@ class PluginRuntime:
         if token is None:
             return ANONYMOUS_PRINCIPAL
         return self.host.tokens.verify(token)
+
+    def client_address(self, request: Request | None) -> str | None:
+        """The address of the client behind ``request`` (None without a request, e.g. in-process calls).
+
+        The socket's peer address; when that peer is one of ``Settings.trusted_proxies``, the
+        nearest address in ``X-Forwarded-For`` that is not a trusted proxy (read right to left,
+        so a client cannot choose its address by sending the header itself).
+        """
+        return client_address_of(request, self.settings.trusted_proxies)
 
     def principal_for(self, request: Request) -> Principal:
         """The principal of a REST request's ``Authorization`` header."""

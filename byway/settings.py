@@ -20,6 +20,7 @@ Values from the environment are text and are converted to each field's declared 
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 import types
@@ -132,7 +133,9 @@ class Settings:
     plugin_urls: Mapping[str, str] = field(default_factory=dict)
     jwt_secret: str = DEV_JWT_SECRET
     jwt_algorithm: str = "HS256"
-    token_ttl_seconds: int = 60 * 60 * 24
+    #: Lifetime of an access token (JWT). Short, because it cannot be revoked: a refresh token
+    #: renews it, and role changes or revoked sessions reach a user within this time.
+    token_ttl_seconds: int = 15 * 60
     service_token_ttl_seconds: int = 300
     introspection: bool | None = None
     max_body_bytes: int = 1024 * 1024
@@ -150,6 +153,10 @@ class Settings:
     client_timeout_seconds: float = 10.0
     client_retries: int = 3
     client_backoff_seconds: float = 0.1
+    #: Where people reach this site (links in emails); empty means ``self_url``.
+    public_base_url: str = ""
+    #: Reverse proxies whose ``X-Forwarded-For`` is believed (IP addresses or CIDR networks).
+    trusted_proxies: tuple[str, ...] = ()
     #: Serve ``GET /metrics`` (Prometheus); see docs/operations.md.
     metrics_enabled: bool = True
     #: When set, ``/metrics`` requires ``Authorization: Bearer <token>``; unset, production answers loopback only.
@@ -197,6 +204,11 @@ class Settings:
             return f"sqlite+aiosqlite:///{path}"
         return url.replace("{plugin}", plugin.replace("-", "_"))
 
+    @property
+    def public_url(self) -> str:
+        """The public base URL of the site, without a trailing slash (``public_base_url`` or ``self_url``)."""
+        return (self.public_base_url or self.self_url).rstrip("/")
+
     def base_url_for(self, plugin: str) -> str | None:
         """Where to send HTTP calls for a plugin, or None to call it in-process."""
         if plugin in self.plugin_urls:
@@ -232,6 +244,13 @@ class Settings:
             raise ConfigurationError(f"BYWAY_TRANSPORT must be 'inprocess' or 'http', not {self.transport!r}")
         if self.is_production and self.jwt_secret == DEV_JWT_SECRET:
             raise ConfigurationError("BYWAY_ENV=production refuses the development JWT secret: set BYWAY_JWT_SECRET")
+        if self.token_ttl_seconds < 1:
+            raise ConfigurationError("BYWAY_TOKEN_TTL_SECONDS must be at least 1")
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError as exc:
+                raise ConfigurationError(f"BYWAY_TRUSTED_PROXIES: {proxy!r} is not an IP address or network") from exc
         if self.is_production and len(self.jwt_secret) < 32:
             raise ConfigurationError("BYWAY_JWT_SECRET must be at least 32 characters in production")
         if self.log_format not in {"auto", "json", "text"}:
@@ -268,6 +287,8 @@ _ENV_FIELDS: dict[str, str] = {
     "BYWAY_DISABLED_PLUGINS": "disabled_plugins",
     "BYWAY_CLIENT_TIMEOUT_SECONDS": "client_timeout_seconds",
     "BYWAY_CLIENT_RETRIES": "client_retries",
+    "BYWAY_PUBLIC_BASE_URL": "public_base_url",
+    "BYWAY_TRUSTED_PROXIES": "trusted_proxies",
     "BYWAY_METRICS_ENABLED": "metrics_enabled",
     "BYWAY_METRICS_TOKEN": "metrics_token",
     "BYWAY_METRICS_SCRAPE_TIMEOUT_SECONDS": "metrics_scrape_timeout_seconds",

@@ -74,7 +74,10 @@ async def live_server(app: Starlette, port: int | None = None) -> AsyncIterator[
     import uvicorn
 
     port = port or free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    # proxy_headers off, as in `byway serve`: X-Forwarded-For is Byway's to judge (BYWAY_TRUSTED_PROXIES).
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", proxy_headers=False
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     try:

@@ -53,7 +53,13 @@ def error_body(code: str, message: str, **extensions: Any) -> dict[str, Any]:
 def error_response(exc: ByWayError) -> JSONResponse:
     """The REST response for a refusal: its status and a GraphQL-shaped error body."""
     status = 413 if isinstance(exc, PayloadTooLarge) else HTTP_STATUS.get(exc.code, 400)
-    return JSONResponse({"errors": [{"message": exc.message, "extensions": exc.to_extensions()}]}, status_code=status)
+    headers = {}
+    retry_after = exc.extensions.get("retryAfterSeconds")
+    if status == 429 and retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
+    return JSONResponse(
+        {"errors": [{"message": exc.message, "extensions": exc.to_extensions()}]}, status_code=status, headers=headers
+    )
 
 
 async def read_body(request: Request, max_bytes: int) -> bytes:
