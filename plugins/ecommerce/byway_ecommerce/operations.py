@@ -23,6 +23,15 @@ query MyStudent {
 }
 """
 
+#: students-internal, as the user: the caller's Student and which of the courses they own, in ONE
+#: call (a user's checkout then makes two: this and teach-internal's prices).
+BUYER = """
+query Buyer($courseIds: [ID!]!) {
+  myStudent { id userId }
+  enrollmentStatus(courseIds: $courseIds) { courseId enrolled }
+}
+"""
+
 #: students-internal, as the user: create the caller's Student (idempotent).
 REGISTER_STUDENT = """
 mutation RegisterStudent($userId: ID!) {
@@ -89,6 +98,7 @@ query StudentsExist($ids: [ID!]!) {
 OPERATIONS = [
     Operation(COURSES, COURSES_BY_IDS),
     Operation(STUDENTS, MY_STUDENT),
+    Operation(STUDENTS, BUYER),
     Operation(STUDENTS, REGISTER_STUDENT),
     Operation(STUDENTS, STUDENT),
     Operation(STUDENTS, ENROLLMENT_STATUS),
