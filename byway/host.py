@@ -381,9 +381,15 @@ class Host:
         for observer in self._result_observers:
             observer(record, result)
 
+    def observe_call_results(self) -> WithOnly[list[tuple[CallRecord, CallResult]]]:
+        """Record ``(call, result)`` of every cross-plugin call that ends inside the ``with`` block.
+
+        Only in a ``with`` statement: a bare call fails loudly (see :class:`~byway.scoped.WithOnly`).
+        """
+        return WithOnly("observe_call_results()", self._observe_call_results())
+
     @contextmanager
-    def observe_call_results(self) -> Iterator[list[tuple[CallRecord, CallResult]]]:
-        """Record ``(call, result)`` of every cross-plugin call that ends inside the ``with`` block."""
+    def _observe_call_results(self) -> Iterator[list[tuple[CallRecord, CallResult]]]:
         results: list[tuple[CallRecord, CallResult]] = []
 
         def observer(record: CallRecord, result: CallResult) -> None:

@@ -32,14 +32,15 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from byway.auth import Principal
-from byway.client import CallAs, CrossPluginError
-from byway.context import RequestContext
-from byway.errors import (
+from byway import (
     AlreadyEnrolled,
     BadUserInput,
+    CallAs,
+    CrossPluginError,
     Forbidden,
     NotFound,
+    Principal,
+    RequestContext,
     Unauthenticated,
     UpstreamUnavailable,
 )

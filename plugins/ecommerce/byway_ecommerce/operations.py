@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from byway.declarations import Operation
+from byway import Operation
 
 STUDENTS = "students-internal"
 COURSES = "teach-internal"

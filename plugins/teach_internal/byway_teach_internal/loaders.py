@@ -143,11 +143,6 @@ async def _by_ids(ctx: byway.RequestContext, plugin: str, document: str, ids: li
     return entries
 
 
-def _display_name(user: dict[str, Any]) -> str | None:
-    name = user.get("displayName") or " ".join(p for p in (user.get("firstName"), user.get("lastName")) if p)
-    return name or None
-
-
 def teacher_loader(ctx: byway.RequestContext) -> byway.DataLoader[str, dict[str, Any] | None]:
     """Teacher user id -> ``CourseTeacher``: one call to authentication, then one to teach, per request.
 
@@ -174,7 +169,7 @@ def teacher_loader(ctx: byway.RequestContext) -> byway.DataLoader[str, dict[str,
             result.append(
                 {
                     "userId": user_id,
-                    "displayName": _display_name(user),
+                    "displayName": user.get("displayName"),
                     "bio": profile.get("bio"),
                     "avatarUrl": user.get("avatarUrl"),
                 }
