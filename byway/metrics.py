@@ -47,7 +47,7 @@ from starlette.responses import PlainTextResponse, Response
 from byway import __version__
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncEngine
+    from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
     from byway.runtime import PluginRuntime
     from byway.settings import Settings
@@ -341,3 +341,35 @@ def prepare_multiprocess_metrics(data_dir: Path) -> Path:
         stale.unlink()
     os.environ[MULTIPROC_ENV] = str(directory)
     return directory
+
+
+_ON_COMMIT = "byway_on_commit"
+
+
+def on_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
+    """Run ``callback`` once the session's current transaction commits; forget it on rollback.
+
+    For metrics of what a transaction writes (an order PAID, a row marked failed): counted only
+    when it is really written. ``callback`` must be quick and must not raise.
+    """
+    sync = session.sync_session
+    pending: list[Callable[[], None]] | None = sync.info.get(_ON_COMMIT)
+    if pending is None:
+        pending = sync.info[_ON_COMMIT] = []
+        event.listen(sync, "after_commit", _run_on_commit)
+        event.listen(sync, "after_rollback", _forget_on_commit)
+    pending.append(callback)
+
+
+def _run_on_commit(sync: Any) -> None:
+    callbacks = sync.info.get(_ON_COMMIT) or []
+    sync.info[_ON_COMMIT] = []
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:
+            log.exception("an on-commit metrics callback failed")
+
+
+def _forget_on_commit(sync: Any) -> None:
+    sync.info[_ON_COMMIT] = []
