@@ -173,6 +173,7 @@ class Host:
                 except Exception as exc:
                     raise PluginError(f"plugin {runtime.name!r}: cannot open its database: {exc}") from exc
                 self.metrics.watch_pool(runtime.name, runtime.database.engine)
+                self.tracing.trace_sessions(runtime.name, runtime.database.sessions)
         if self.settings.migrate_on_startup if migrate_now is None else migrate_now:
             await self.migrate()
 

@@ -24,6 +24,7 @@ import ipaddress
 import logging
 import os
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -82,6 +83,7 @@ class Metrics:
         self.multiprocess = multiprocess_dir() is not None
         self._plugins: dict[str, PluginMetrics] = {}
         self._callbacks: list[tuple[str, ScrapeCallback, PluginRuntime]] = []
+        self._watched: weakref.WeakSet[AsyncEngine] = weakref.WeakSet()
         if not self.multiprocess:
             ProcessCollector(registry=self.registry)
             PlatformCollector(registry=self.registry)
@@ -199,6 +201,9 @@ class Metrics:
 
     def watch_pool(self, plugin: str, engine: AsyncEngine) -> None:
         """Count the connections ``plugin`` has checked out of its pool (SQLAlchemy pool events)."""
+        if engine in self._watched:
+            return
+        self._watched.add(engine)
         in_use = self.pool_in_use.labels(plugin)
         in_use.set(0)
         size = getattr(engine.pool, "size", None)
