@@ -38,6 +38,8 @@ if TYPE_CHECKING:
     from byway.runtime import PluginRuntime
 
 access_log = logging.getLogger("byway.access")
+#: Routes polled by machines (health checks, Prometheus): logged at DEBUG when they succeed.
+PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
 call_log = logging.getLogger("byway.client")
 
 
@@ -217,7 +219,10 @@ class TelemetryMiddleware:
                         tracing.mark_error(span, observation.error_code or str(status))
                     self.host.metrics.observe_request(observation.plugin, operation, status, outcome, seconds)
                     # The route's template, never the raw path (ids in paths may be capabilities).
-                    access_log.info(
+                    # Probes and scrapes come every few seconds: DEBUG, unless they fail.
+                    probe = observation.plugin == "host" and route in PROBES and status < 400
+                    access_log.log(
+                        logging.DEBUG if probe else logging.INFO,
                         "%s %s %s %d %.1f ms",
                         method,
                         observation.plugin,

@@ -31,7 +31,7 @@ def test_two_workers_share_one_exposition(tmp_path: Path) -> None:
         **os.environ,
         "BYWAY_DATA_DIR": str(tmp_path / "data"),
         "BYWAY_CONFIG": str(tmp_path / "none.toml"),
-        "BYWAY_LOG_LEVEL": "INFO",
+        "BYWAY_LOG_LEVEL": "DEBUG",
         "BYWAY_LOG_FORMAT": "json",
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
