@@ -19,6 +19,7 @@ from byway.host import Host
 from byway.logs import setup_logging
 from byway.metrics import metrics_endpoint
 from byway.playground import STATIC_DIR, STATIC_PATH
+from byway.security import SecurityHeadersMiddleware
 from byway.settings import Settings, load_settings
 from byway.telemetry import TelemetryMiddleware
 from byway.web import GraphQLEndpoint
@@ -115,7 +116,10 @@ def create_app(
         debug=settings.debug,
         routes=build_routes(host),
         lifespan=lifespan,
-        middleware=[Middleware(TelemetryMiddleware, host=host)],
+        middleware=[
+            Middleware(TelemetryMiddleware, host=host),
+            Middleware(SecurityHeadersMiddleware, hsts=settings.is_production, cors_origins=settings.cors_origins),
+        ],
     )
     app.router.redirect_slashes = False
     app.state.host = host

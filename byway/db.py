@@ -167,7 +167,8 @@ class PluginDatabase:
                 # An unreachable server must not stop the process: /readyz reports it (503) and
                 # migrations fail with the plugin's name.
                 log.warning("cannot check or create the database of plugin %s: %s", self.plugin, exc)
-        kwargs: dict[str, Any] = {"echo": self.echo, "pool_pre_ping": not self.is_sqlite}
+        # hide_parameters: an error (and echo) never writes the statement's values (emails, names) to logs.
+        kwargs: dict[str, Any] = {"echo": self.echo, "pool_pre_ping": not self.is_sqlite, "hide_parameters": True}
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT}
         engine = create_async_engine(self.url, **kwargs)

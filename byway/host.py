@@ -130,6 +130,9 @@ class Host:
                 introspection=settings.introspection_enabled,
                 max_depth=settings.max_query_depth,
                 max_cost=settings.max_query_cost,
+                max_query_bytes=settings.max_query_bytes,
+                max_tokens=settings.max_query_tokens,
+                suggestions=not settings.is_production,
                 debug=settings.debug,
             )
         relations = self._many(runtime, "byway_register_relations", Relation)

@@ -67,6 +67,13 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     max_query_depth: int = 12
     max_query_cost: int = 5000
+    #: Longest GraphQL document accepted (characters) and most lexical tokens it may have.
+    max_query_bytes: int = 100_000
+    max_query_tokens: int = 2_000
+    #: Origins allowed to call the API from a browser on another origin (``*`` for any); none by default.
+    cors_origins: tuple[str, ...] = ()
+    #: Serve the GraphiQL playground on GET: on in dev, off in production unless set.
+    playground: bool | None = None
     auto_migrate: bool | None = None
     disabled_plugins: tuple[str, ...] = ()
     client_timeout_seconds: float = 10.0
@@ -97,6 +104,11 @@ class Settings:
     def introspection_enabled(self) -> bool:
         """Introspection is on in dev unless configured off, off in production unless configured on."""
         return (not self.is_production) if self.introspection is None else self.introspection
+
+    @property
+    def playground_enabled(self) -> bool:
+        """The playground is on in dev unless configured off, off in production unless configured on."""
+        return (not self.is_production) if self.playground is None else self.playground
 
     @property
     def migrate_on_startup(self) -> bool:
@@ -171,6 +183,10 @@ _ENV_FIELDS: dict[str, str] = {
     "BYWAY_MAX_BODY_BYTES": "max_body_bytes",
     "BYWAY_MAX_QUERY_DEPTH": "max_query_depth",
     "BYWAY_MAX_QUERY_COST": "max_query_cost",
+    "BYWAY_MAX_QUERY_BYTES": "max_query_bytes",
+    "BYWAY_MAX_QUERY_TOKENS": "max_query_tokens",
+    "BYWAY_CORS_ORIGINS": "cors_origins",
+    "BYWAY_PLAYGROUND": "playground",
     "BYWAY_AUTO_MIGRATE": "auto_migrate",
     "BYWAY_DISABLED_PLUGINS": "disabled_plugins",
     "BYWAY_CLIENT_TIMEOUT_SECONDS": "client_timeout_seconds",

@@ -101,7 +101,11 @@ async def graphql(
     token: str | None = None,
 ) -> dict[str, Any]:
     """POST an operation to ``/api/<plugin>/graphql``; returns the JSON body plus ``_status``."""
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    # The GraphQL-over-HTTP media type: request failures keep their 400 (under plain
+    # application/json they would be 200 with ``errors``).
+    headers = {"Accept": "application/graphql-response+json, application/json;q=0.9"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
     response = await client.post(
         f"/api/{plugin}/graphql", json={"query": query, "variables": dict(variables or {})}, headers=headers
     )

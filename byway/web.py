@@ -15,6 +15,7 @@ from byway.auth import bearer_token
 from byway.errors import BAD_USER_INPUT, INTERNAL, BadUserInput, ByWayError
 from byway.playground import playground_html
 from byway.runtime import PluginRuntime
+from byway.security import unsafe_text_path
 
 log = logging.getLogger("byway.web")
 
@@ -64,15 +65,24 @@ async def read_body(request: Request, max_bytes: int) -> bytes:
     return b"".join(chunks)
 
 
-async def read_json(request: Request, max_bytes: int) -> Any:
-    """The JSON body, with :class:`~byway.errors.BadUserInput` for malformed JSON."""
+async def read_json(request: Request, max_bytes: int, *, check_text: bool = True) -> Any:
+    """The JSON body, with :class:`~byway.errors.BadUserInput` for malformed JSON.
+
+    Strings (keys included) holding a NUL character or a lone surrogate (``"\\u0000"``,
+    ``"\\ud800"``) are refused here too, with ``extensions.field`` naming where: no database stores
+    them and a response echoing one could not even be encoded.
+    """
     body = await read_body(request, max_bytes)
     try:
-        return json.loads(body)
+        value = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadUserInput("The request body is not valid JSON") from exc
     except RecursionError as exc:  # e.g. [[[[...]]]] nested deeper than Python's recursion limit
         raise BadUserInput("The request body is nested too deeply") from exc
+    unsafe = unsafe_text_path(value) if check_text else None
+    if unsafe is not None:
+        raise BadUserInput(f"{unsafe} must not contain NUL characters or lone surrogates", field=unsafe)
+    return value
 
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -94,8 +104,61 @@ def rest_endpoint(func: Endpoint) -> Endpoint:
     return endpoint
 
 
+#: The GraphQL-over-HTTP media types: the newer one, and plain JSON (the default).
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+APPLICATION_JSON = "application/json"
+#: Reasons of request errors that mean the HTTP request itself was malformed (400 whatever the media type):
+#: not the shape of a GraphQL request, or text no database can store (NUL, lone surrogates).
+_MALFORMED = frozenset({"request", "text"})
+
+
+def _media_type(value: str) -> tuple[str, dict[str, str]]:
+    kind, _, rest = value.partition(";")
+    params = {}
+    for part in rest.split(";"):
+        key, _, val = part.partition("=")
+        if key.strip():
+            params[key.strip().lower()] = val.strip().strip('"').lower()
+    return kind.strip().lower(), params
+
+
+def response_media_type(accept: str | None) -> str | None:
+    """The media type to answer with for an ``Accept`` header, or None when none is acceptable.
+
+    ``application/graphql-response+json`` when the client prefers it (or accepts only it),
+    else ``application/json`` (also for a missing header, ``*/*`` and ``application/*``).
+    """
+    if not accept or not accept.strip():
+        return APPLICATION_JSON
+    best: tuple[float, int, str] | None = None
+    for position, item in enumerate(accept.split(",")):
+        kind, params = _media_type(item)
+        try:
+            quality = float(params.get("q", "1"))
+        except ValueError:
+            quality = 0.0
+        if quality <= 0:
+            continue
+        if kind == GRAPHQL_RESPONSE_JSON:
+            choice = GRAPHQL_RESPONSE_JSON
+        elif kind in (APPLICATION_JSON, "*/*", "application/*"):
+            choice = APPLICATION_JSON
+        else:
+            continue
+        key = (quality, -position, choice)
+        if best is None or key[:2] > best[:2]:
+            best = key
+    return None if best is None else best[2]
+
+
 class GraphQLEndpoint:
-    """``/api/<plugin>/graphql``: POST runs an operation, GET shows the GraphiQL playground."""
+    """``/api/<plugin>/graphql``: POST runs an operation, GET shows the GraphiQL playground.
+
+    Follows the GraphQL-over-HTTP specification: a POST must be ``application/json`` (anything
+    else is 415, so no cross-site "simple" form post reaches an operation); the response is
+    ``application/graphql-response+json`` when the client asks for it, where parse, validation
+    and variable failures are 400, else ``application/json``, where they are 200 with ``errors``.
+    """
 
     def __init__(self, runtime: PluginRuntime) -> None:
         self.runtime = runtime
@@ -104,21 +167,57 @@ class GraphQLEndpoint:
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         request = Request(scope, receive)
         if request.method in ("GET", "HEAD"):
-            response: Response = HTMLResponse(self._playground)
+            if self.runtime.settings.playground_enabled:
+                response: Response = HTMLResponse(self._playground)
+            else:
+                response = JSONResponse(
+                    error_body("NOT_FOUND", "The playground is off (BYWAY_PLAYGROUND); POST operations here"),
+                    status_code=404,
+                )
         else:
             response = await self.post(request)
         await response(scope, receive, send)
 
     async def post(self, request: Request) -> Response:
         """Run the operation in the JSON body with the caller of the ``Authorization`` header."""
+        media = response_media_type(request.headers.get("accept"))
+        if media is None:
+            return JSONResponse(
+                error_body(BAD_USER_INPUT, f"Acceptable responses: {APPLICATION_JSON}, {GRAPHQL_RESPONSE_JSON}"),
+                status_code=406,
+            )
+        kind, params = _media_type(request.headers.get("content-type", ""))
+        if kind != APPLICATION_JSON or params.get("charset", "utf-8") not in ("utf-8", "utf8"):
+            return JSONResponse(
+                error_body(BAD_USER_INPUT, "A GraphQL request must be a POST of application/json (UTF-8)"),
+                status_code=415,
+                media_type=media,
+            )
         try:
-            body = await read_json(request, self.runtime.settings.max_body_bytes)
+            # The executor checks the text of the query, operationName and variables itself (for
+            # in-process calls too), naming the argument in ``extensions.field``.
+            body = await read_json(request, self.runtime.settings.max_body_bytes, check_text=False)
             token = bearer_token(request.headers.get("authorization"))
         except ByWayError as exc:
-            return error_response(exc)
+            response = error_response(exc)
+            response.media_type = media
+            response.headers["content-type"] = media
+            return response
         if not isinstance(body, dict):
-            return JSONResponse(error_body(BAD_USER_INPUT, "The request body must be a JSON object"), status_code=400)
+            return JSONResponse(
+                error_body(BAD_USER_INPUT, "The request body must be a JSON object"), status_code=400, media_type=media
+            )
+        extensions = body.get("extensions")
+        if extensions is not None and not isinstance(extensions, dict):
+            return JSONResponse(
+                error_body(BAD_USER_INPUT, "'extensions' must be an object"), status_code=400, media_type=media
+            )
         status, payload = await self.runtime.run_operation(
             body.get("query"), body.get("variables"), body.get("operationName"), token, request
         )
-        return JSONResponse(payload, status_code=status)
+        if status == 400 and media == APPLICATION_JSON and "data" not in payload:
+            reasons = {(e.get("extensions") or {}).get("reason") for e in payload.get("errors") or []}
+            if not reasons & _MALFORMED:
+                # A well-formed request whose document or variables fail: 200 under application/json.
+                status = 200
+        return JSONResponse(payload, status_code=status, media_type=media)

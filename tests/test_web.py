@@ -16,6 +16,8 @@ from byway.testing import TestApp, error_codes, running_app
 
 TYPENAME = {"query": "{ __typename }"}
 
+JSON = {"Content-Type": "application/json"}
+
 
 @pytest.fixture
 async def app(settings: Settings) -> AsyncIterator[TestApp]:
@@ -92,7 +94,7 @@ async def test_streamed_body_under_the_limit_runs(app: TestApp) -> None:
         yield b'{"query": '
         yield b'"{ __typename }"}'
 
-    response = await app.client.post("/api/notes/graphql", content=chunks())
+    response = await app.client.post("/api/notes/graphql", content=chunks(), headers=JSON)
     assert response.status_code == 200 and response.json()["data"] == {"__typename": "Query"}
 
 
@@ -105,7 +107,7 @@ async def test_rest_body_over_the_limit_is_413(app: TestApp) -> None:
 
 @pytest.mark.parametrize("content", [b"{not json", b"\xff\xfe", b""])
 async def test_invalid_json_is_400(app: TestApp, content: bytes) -> None:
-    response = await app.client.post("/api/notes/graphql", content=content)
+    response = await app.client.post("/api/notes/graphql", content=content, headers=JSON)
     assert response.status_code == 400
     assert first_error(response)["extensions"]["code"] == "BAD_USER_INPUT"
 
@@ -113,14 +115,14 @@ async def test_invalid_json_is_400(app: TestApp, content: bytes) -> None:
 async def test_deeply_nested_json_is_400_not_500(settings: Settings) -> None:
     async with running_app([notes], settings) as app:
         for path in ("/api/notes/graphql", "/api/notes/count"):
-            response = await app.client.post(path, content=b"[" * 100_000 + b"]" * 100_000)
+            response = await app.client.post(path, content=b"[" * 100_000 + b"]" * 100_000, headers=JSON)
             assert response.status_code == 400
             assert first_error(response)["extensions"]["code"] == "BAD_USER_INPUT"
 
 
 @pytest.mark.parametrize("body", [[1, 2], "query", 3, None])
 async def test_body_that_is_not_an_object_is_400(app: TestApp, body: Any) -> None:
-    response = await app.client.post("/api/notes/graphql", content=json.dumps(body))
+    response = await app.client.post("/api/notes/graphql", content=json.dumps(body), headers=JSON)
     assert response.status_code == 400
     assert first_error(response)["extensions"]["code"] == "BAD_USER_INPUT"
 
@@ -190,7 +192,9 @@ async def test_bad_variables_are_400(app: TestApp, variables: dict[str, Any]) ->
 
 async def test_unknown_operation_name_is_400(app: TestApp) -> None:
     response = await app.client.post(
-        "/api/notes/graphql", json={"query": "query A { whoami } query B { whoami }", "operationName": "C"}
+        "/api/notes/graphql",
+        json={"query": "query A { whoami } query B { whoami }", "operationName": "C"},
+        headers={"Accept": "application/graphql-response+json"},
     )
     assert response.status_code == 400
     chosen = await app.client.post(

@@ -1,0 +1,143 @@
+"""Host defences at the HTTP boundary: unsafe text, security headers, CORS, and media types.
+
+* :func:`unsafe_text_path` finds a NUL character or a lone surrogate anywhere in decoded JSON:
+  neither can be stored (PostgreSQL refuses NUL in text; a lone surrogate cannot even be encoded
+  to UTF-8 for the response), so both are refused where the JSON is read, with 400 / BAD_USER_INPUT.
+* :class:`SecurityHeadersMiddleware` adds the security headers to every HTTP response and answers
+  CORS for the origins configured in ``Settings.cors_origins`` (none by default).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger("byway.security")
+
+_UNSAFE = re.compile("[\x00\ud800-\udfff]")
+
+
+def unsafe_text(value: str) -> bool:
+    """True when ``value`` holds a NUL character or a lone (unpaired) surrogate."""
+    return _UNSAFE.search(value) is not None
+
+
+def unsafe_text_path(value: Any, root: str = "") -> str | None:
+    """The path (``variables.items[0].title``) of the first unsafe string in decoded JSON, else None.
+
+    Keys are checked as well as values. Iterative, so the nesting depth costs no recursion.
+    """
+    stack: list[tuple[str, Any]] = [(root, value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, str):
+            if unsafe_text(item):
+                return path or "body"
+        elif isinstance(item, dict):
+            for key, sub in item.items():
+                if isinstance(key, str) and unsafe_text(key):
+                    return f"{path}.<key>" if path else "<key>"
+                stack.append((f"{path}.{key}" if path else str(key), sub))
+        elif isinstance(item, list):
+            stack.extend((f"{path}[{i}]", sub) for i, sub in enumerate(item))
+    return None
+
+
+#: Content-Security-Policy of every response. The playground (GraphiQL, vendored under
+#: ``/_byway/static``) needs inline styles and its own inline start-up script; the dev checkout
+#: page has inline styles. Nothing is loaded from anywhere else. ``form-action`` is left open: the
+#: checkout form's answer redirects to the shop's own ``successUrl``.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; "
+    "script-src 'self' 'unsafe-inline'; "
+    "style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; "
+    "font-src 'self' data:; "
+    "connect-src 'self'; "
+    "frame-ancestors 'none'; "
+    "base-uri 'none'; "
+    "object-src 'none'"
+)
+HSTS = "max-age=31536000; includeSubDomains"
+
+
+class SecurityHeadersMiddleware:
+    """Pure ASGI middleware: security headers on every response, and CORS for configured origins.
+
+    Args:
+        app: the wrapped application.
+        hsts: send ``Strict-Transport-Security`` (production).
+        cors_origins: origins allowed to call the API from a browser (``*`` for any); empty: no CORS.
+    """
+
+    def __init__(self, app: ASGIApp, *, hsts: bool = False, cors_origins: Iterable[str] = ()) -> None:
+        self.app = app
+        self.hsts = hsts
+        self.cors_origins = frozenset(cors_origins)
+
+    def _allowed_origin(self, origin: str | None) -> str | None:
+        if not origin or not self.cors_origins:
+            return None
+        if "*" in self.cors_origins:
+            return "*"
+        return origin if origin in self.cors_origins else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        origin = self._allowed_origin(headers.get("origin"))
+        if (
+            scope["method"] == "OPTIONS"
+            and "access-control-request-method" in headers
+            and self.cors_origins
+        ):
+            await self._preflight(origin, headers, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                raw = list(message.get("headers", []))
+                present = {k.lower() for k, _ in raw}
+                for name, value in self._headers(origin):
+                    if name.encode() not in present:
+                        raw.append((name.encode(), value.encode()))
+                message["headers"] = raw
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+    def _headers(self, origin: str | None) -> list[tuple[str, str]]:
+        headers = [
+            ("content-security-policy", CONTENT_SECURITY_POLICY),
+            ("x-content-type-options", "nosniff"),
+            ("x-frame-options", "DENY"),
+            ("referrer-policy", "no-referrer"),
+            ("cross-origin-opener-policy", "same-origin"),
+        ]
+        if self.hsts:
+            headers.append(("strict-transport-security", HSTS))
+        if origin is not None:
+            headers.append(("access-control-allow-origin", origin))
+            if origin != "*":
+                headers.append(("vary", "Origin"))
+        return headers
+
+    async def _preflight(self, origin: str | None, headers: dict[str, str], send: Send) -> None:
+        if origin is None:
+            status, extra = 403, []
+        else:
+            status = 204
+            extra = [
+                ("access-control-allow-methods", "GET, POST, OPTIONS"),
+                ("access-control-allow-headers", "Authorization, Content-Type, Accept"),
+                ("access-control-max-age", "600"),
+            ]
+        out = [(k.encode(), v.encode()) for k, v in [*self._headers(origin), *extra]]
+        await send({"type": "http.response.start", "status": status, "headers": out})
+        await send({"type": "http.response.body", "body": b""})
