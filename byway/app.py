@@ -14,11 +14,12 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.staticfiles import StaticFiles
 
-from byway import migrate
+from byway.health import readiness
 from byway.host import Host
 from byway.logs import setup_logging
 from byway.metrics import metrics_endpoint
 from byway.playground import STATIC_DIR, STATIC_PATH
+from byway.plugins import PluginError
 from byway.security import SecurityHeadersMiddleware
 from byway.settings import Settings, load_settings
 from byway.telemetry import TelemetryMiddleware
@@ -45,7 +46,31 @@ def build_routes(host: Host) -> list[BaseRoute]:
             # One mount per plugin, so a wrong method on a known path is 405 (not the mount's 404),
             # and no redirect for a trailing slash: every path is exact.
             routes.append(Mount(f"/api/{runtime.name}", app=Router(own, redirect_slashes=False)))
+    # Pages at the site root come last, so they can never shadow an API, health or static route.
+    routes.extend(site_pages(host, routes))
     return routes
+
+
+def site_pages(host: Host, taken: list[BaseRoute]) -> list[BaseRoute]:
+    """Every plugin's root pages (``byway_register_pages``).
+
+    A page may not claim a path the host serves (``taken``: health, metrics, static files), anything
+    under ``/api/`` (every plugin's, loaded or not), or a path another plugin's page claims: each
+    fails start-up naming the plugin.
+    """
+    reserved = ["/api"] + [getattr(route, "path", "") for route in taken]
+    pages: list[BaseRoute] = []
+    owners: dict[str, str] = {}
+    for runtime in host.plugins.values():
+        for route in host.pages_of(runtime):
+            path = getattr(route, "path", "")
+            if any(path == r or path.startswith(r.rstrip("/") + "/") for r in reserved if r):
+                raise PluginError(f"plugin {runtime.name!r} claims the page {path!r}, which the host reserves")
+            if path in owners:
+                raise PluginError(f"plugins {owners[path]!r} and {runtime.name!r} both claim the page {path!r}")
+            owners[path] = runtime.name
+            pages.append(route)
+    return pages
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -54,28 +79,10 @@ async def healthz(request: Request) -> JSONResponse:
 
 
 async def readyz(request: Request) -> JSONResponse:
-    """Every plugin's database is reachable and at its head revision (503 otherwise)."""
+    """Ready (200) when every plugin's database passes a fresh-connection check and is at its head
+    revision, and every remote plugin answers; 503 otherwise (see :mod:`byway.health`)."""
     host: Host = request.app.state.host
-    plugins: dict[str, Any] = {}
-    ready = host.started
-    for runtime in host.plugins.values():
-        if runtime.database is None:
-            plugins[runtime.name] = {"ready": True, "database": None}
-            continue
-        try:
-            current = await migrate.current_heads(runtime)
-            head = migrate.script_heads(runtime)
-            at_head = current == head
-            plugins[runtime.name] = {
-                "ready": at_head,
-                "revision": ",".join(sorted(current)) or None,
-                "head": ",".join(sorted(head)) or None,
-            }
-        except Exception as exc:
-            log.warning("readiness check of %s failed: %s", runtime.name, exc)
-            at_head = False
-            plugins[runtime.name] = {"ready": False, "error": "database unreachable"}
-        ready = ready and at_head
+    ready, plugins = await readiness(host)
     return JSONResponse(
         {"status": "ready" if ready else "not ready", "plugins": plugins}, status_code=200 if ready else 503
     )

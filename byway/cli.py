@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable
@@ -20,6 +21,7 @@ from byway.logs import setup_logging
 from byway.metrics import prepare_multiprocess_metrics
 from byway.plugins import PluginError
 from byway.runtime import PluginRuntime
+from byway.security import exposure_warning, secure_data_dir
 from byway.settings import ConfigurationError, load_settings
 
 T = TypeVar("T")
@@ -104,8 +106,11 @@ def build_cli(host: Host) -> click.Group:
         # The HTTP transport's default target is this very server.
         own = "127.0.0.1" if bind in {"0.0.0.0", "::", ""} else bind
         os.environ.setdefault("BYWAY_SELF_URL", f"http://{own}:{port}")
-        if not host.settings.data_dir.exists():
-            host.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        secure_data_dir(host.settings.data_dir, create=True)
+        warning = exposure_warning(host.settings.env, bind)
+        if warning:
+            click.secho(warning, fg="red", bold=True, err=True)
+            logging.getLogger("byway.security").warning(warning)
         if workers > 1:
             prepare_multiprocess_metrics(host.settings.data_dir)
         setup_logging(host.settings)  # this process's own lines (the supervisor's), as the workers'
@@ -168,12 +173,27 @@ def build_cli(host: Host) -> click.Group:
             click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
 
     @cli.command("relations")
-    def relations_cmd() -> None:
+    @click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["text", "mermaid"]),
+        default="text",
+        show_default=True,
+        help="text: one entry per relation; mermaid: a flowchart for docs.",
+    )
+    def relations_cmd(fmt: str) -> None:
         """List the declared cross-plugin relations and what enforces them."""
+        if fmt == "mermaid":
+            click.echo(relations.mermaid(_host().relations), nl=False)
+            return
         for rel in _host().relations:
             enforced = ", ".join(rel.enforced_by) or "-"
             click.echo(f"{rel.source} -> {rel.target}  [on write: {rel.on_write}; on delete: {rel.on_delete}]")
             click.echo(f"    enforced by: {enforced}")
+            if rel.column is not None:
+                click.echo(
+                    f"    on delete applied by the host: {rel.policy} ({rel.column.table.name}.{rel.column.name})"
+                )
             lookup = relations.lookup_name(rel)
             if lookup is not None:
                 click.echo(f"    audited by: {lookup}")

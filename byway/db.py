@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 
+from byway.security import secure_file
+
 log = logging.getLogger("byway.db")
 
 #: How long a SQLite connection waits for another writer before failing (seconds).
@@ -136,11 +138,21 @@ class PluginDatabase:
         self.echo = echo
         self._engine: AsyncEngine | None = None
         self._sessions: async_sessionmaker[AsyncSession] | None = None
+        #: ``(device, inode)`` of the SQLite file when it was opened: readiness checks it is still that file.
+        self.file_identity: tuple[int, int] | None = None
 
     @property
     def is_sqlite(self) -> bool:
         """True for a SQLite database (batch migrations, file in the data directory)."""
         return self.url.get_backend_name() == "sqlite"
+
+    @property
+    def sqlite_path(self) -> str | None:
+        """The file of a SQLite database (None for Postgres, in-memory and URI databases)."""
+        database = self.url.database if self.is_sqlite else None
+        if not database or database == ":memory:" or database.startswith("file:"):
+            return None
+        return database
 
     @property
     def engine(self) -> AsyncEngine:
@@ -171,6 +183,9 @@ class PluginDatabase:
         kwargs: dict[str, Any] = {"echo": self.echo, "pool_pre_ping": not self.is_sqlite, "hide_parameters": True}
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT}
+        if self.sqlite_path is not None:
+            # Owner-only: the file holds password hashes and personal data.
+            self.file_identity = secure_file(self.sqlite_path, make_dirs=create_database)
         engine = create_async_engine(self.url, **kwargs)
         if self.is_sqlite:
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
@@ -191,9 +206,8 @@ class PluginDatabase:
 
     async def _create_database(self) -> None:
         if self.is_sqlite:
-            database = self.url.database
-            if database and database != ":memory:" and not database.startswith("file:"):
-                Path(database).parent.mkdir(parents=True, exist_ok=True)
+            if self.sqlite_path is not None:
+                Path(self.sqlite_path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             return
         if self.url.get_backend_name() != "postgresql" or not self.url.database:
             return

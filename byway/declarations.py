@@ -10,9 +10,17 @@ from typing import TYPE_CHECKING, Any
 from graphql import GraphQLError, OperationDefinitionNode, parse, print_ast
 
 if TYPE_CHECKING:
+    from sqlalchemy import Column, ColumnElement
+
     from byway.runtime import PluginRuntime
 
 PLUGIN_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+
+#: On-delete policies (the first word of :attr:`Relation.on_delete`); see :mod:`byway.cascade`.
+RESTRICT = "restrict"
+CASCADE = "cascade"
+SET_NULL = "set-null"
+POLICIES = (RESTRICT, CASCADE, SET_NULL)
 
 
 @dataclass(frozen=True)
@@ -76,7 +84,7 @@ class Operation:
 class Relation:
     """A cross-plugin ID field: ``source`` (``plugin.Model.field``) refers to ``target`` (``plugin.Type``).
 
-    ``on_write`` and ``on_delete`` document the rule (``must exist``; ``restrict`` or ``cascade``)
+    ``on_write`` and ``on_delete`` document the rule (``must exist``; ``restrict``, ``cascade`` or ``set-null``)
     and ``enforced_by`` names the operations that enforce it; ``byway relations`` prints them and
     start-up fails when the target plugin is not loaded (unless ``optional``).
 
@@ -92,6 +100,16 @@ class Relation:
       ``query CoursesExist($ids: [ID!]!) { coursesByIds(ids: $ids) { id } }``. The target must
       accept at least 200 ids per call. The host validates it at start-up like an
       :class:`Operation` of the source plugin.
+
+    On delete (see :mod:`byway.cascade`): the first word of ``on_delete`` is the policy,
+    ``restrict``, ``cascade`` or ``set-null`` (the rest is free text for people). When ``column``
+    is given (the SQLAlchemy column of the source plugin's table that holds the ids), the host
+    applies the policy across databases whenever the target plugin deletes through
+    :func:`byway.cascade.before_delete`: ``restrict`` refuses the delete while rows hold the id,
+    ``cascade`` deletes those rows, ``set-null`` empties the column (which must be nullable).
+    ``where`` (optional, a SQLAlchemy condition on the source plugin's tables) narrows which rows
+    count, e.g. only orders that are pending or paid restrict deleting a course. Without
+    ``column`` the policy is documentation only.
     """
 
     source: str
@@ -102,14 +120,37 @@ class Relation:
     optional: bool = False
     held_ids: Callable[[PluginRuntime], Awaitable[Iterable[str]]] | None = None
     exists: str | None = None
+    column: Column[Any] | None = None
+    where: ColumnElement[bool] | None = None
 
     def __post_init__(self) -> None:
+        if self.column is not None:
+            if self.policy not in POLICIES:
+                raise ValueError(
+                    f"relation {self.source} -> {self.target}: on_delete must start with one of "
+                    f"{', '.join(POLICIES)} when a column is declared, not {self.on_delete!r}"
+                )
+            if self.policy == SET_NULL and not self.column.nullable:
+                raise ValueError(f"relation {self.source} -> {self.target}: set-null needs a nullable column")
+        elif self.where is not None:
+            raise ValueError(f"relation {self.source} -> {self.target}: where needs a column")
         if (self.held_ids is None) != (self.exists is None):
             raise ValueError(f"relation {self.source} -> {self.target}: declare held_ids and exists together")
         if self.exists is not None:
             problem = exists_document_problem(self.exists)
             if problem:
                 raise ValueError(f"relation {self.source} -> {self.target}: exists {problem}")
+
+    @property
+    def policy(self) -> str:
+        """The on-delete policy: the first word of ``on_delete`` (``restrict``, ``cascade``, ``set-null``)."""
+        words = self.on_delete.split()
+        return words[0].rstrip(":,;").lower() if words else RESTRICT
+
+    @property
+    def target_type(self) -> str:
+        """The referenced type, e.g. ``Course`` for ``teach-internal.Course``."""
+        return self.target.split(".", 1)[-1]
 
     @property
     def source_plugin(self) -> str:

@@ -9,7 +9,8 @@ Lifecycle order:
 
 1. Registration (``create_app`` / any CLI command): :func:`byway_register_plugin` (required), then
    :func:`byway_register_models`, :func:`byway_register_migrations`,
-   :func:`byway_register_schema`, :func:`byway_register_routes`, :func:`byway_register_relations`,
+   :func:`byway_register_schema`, :func:`byway_register_routes`, :func:`byway_register_pages`,
+   :func:`byway_register_relations`,
    :func:`byway_register_operations`, :func:`byway_register_jobs`.
 2. CLI construction: :func:`byway_register_commands`.
 3. Server start-up (lifespan): databases opened, migrations applied (dev), operations validated,
@@ -97,6 +98,21 @@ def byway_register_routes(plugin: PluginRuntime) -> list[BaseRoute]:
 
     Route paths are relative: ``Route("/stripe/webhook", ...)`` answers at
     ``/api/<name>/stripe/webhook``.
+    """
+
+
+@hookspec
+def byway_register_pages(plugin: PluginRuntime) -> list[BaseRoute]:
+    """Return routes served at the site root (outside ``/api/``): a web front end's pages.
+
+    Args:
+        plugin: the plugin's runtime, for the endpoints to close over.
+
+    Paths are absolute (``Route("/", ...)`` answers at ``/``). They are matched after every
+    plugin's API and the host's own routes, so a page can never shadow them: a path under
+    ``/api/`` or on a host route (``/healthz``, ``/readyz``, ``/metrics``, ``/_byway/...``) fails
+    start-up, and so does a path two plugins both claim. Only plugins that serve pages to people
+    need this hook (e.g. the ``storefront`` plugin serves the site at ``/``).
     """
 
 

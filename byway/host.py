@@ -15,16 +15,18 @@ from graphql import GraphQLError, parse, validate
 from sqlalchemy import MetaData
 from starlette.routing import BaseRoute
 
-from byway import migrate
+from byway import cascade, migrate
 from byway.auth import TokenService
 from byway.client import CallObserver, CallRecord, HttpTransport, InProcessTransport, Transport
 from byway.db import PluginDatabase
 from byway.declarations import DemoStep, GraphQLApi, Job, Operation, Relation
 from byway.execution import GraphQLExecutor, build_schema
+from byway.jobs import run_scheduled
 from byway.logs import new_request_id, request_id_var
 from byway.metrics import Metrics
 from byway.plugins import PluginError, build_plugin_manager, call_own_hook
 from byway.runtime import PluginRuntime
+from byway.security import secure_data_dir
 from byway.settings import Settings
 from byway.telemetry import CallResult, record_call
 from byway.tracing import Tracing
@@ -118,7 +120,9 @@ class Host:
             if not runtime.migrations_dir.is_dir():
                 raise PluginError(f"plugin {runtime.name!r}: migrations directory {migrations_dir} does not exist")
             runtime.database = PluginDatabase(runtime.name, settings.database_url_for(runtime.name))
-        api = self._one(runtime, "byway_register_schema", GraphQLApi)
+        relations = self._many(runtime, "byway_register_relations", Relation)
+        # Relations applied on delete get the host's service-only count/apply fields (byway.cascade).
+        api = cascade.extend_api(runtime, self._one(runtime, "byway_register_schema", GraphQLApi), relations)
         if api is not None:
             try:
                 schema = build_schema(api)
@@ -135,7 +139,6 @@ class Host:
                 suggestions=not settings.is_production,
                 debug=settings.debug,
             )
-        relations = self._many(runtime, "byway_register_relations", Relation)
         self.relations.extend(relations)
         # An audit's existence lookup is a document this plugin sends too: validated at start-up alike.
         audits = [Operation(rel.target_plugin, rel.exists) for rel in relations if rel.exists is not None]
@@ -155,6 +158,10 @@ class Host:
         """The extra REST routes a plugin registers (see ``byway_register_routes``)."""
         return self._many(runtime, "byway_register_routes", BaseRoute, plugin=runtime)
 
+    def pages_of(self, runtime: PluginRuntime) -> list[Any]:
+        """The routes a plugin serves at the site root (see ``byway_register_pages``)."""
+        return self._many(runtime, "byway_register_pages", BaseRoute, plugin=runtime)
+
     def demo_steps(self) -> list[tuple[PluginRuntime, DemoStep]]:
         """Every plugin's demo step, in running order."""
         steps = [(rt, self._one(rt, "byway_register_demo", DemoStep)) for rt in self.plugins.values()]
@@ -169,6 +176,7 @@ class Host:
             migrate_now: apply migrations (default: ``settings.migrate_on_startup``).
         """
         create = not self.settings.is_production
+        secure_data_dir(self.settings.data_dir, create=create)
         for runtime in self.plugins.values():
             if runtime.database is not None:
                 try:
@@ -247,8 +255,8 @@ class Host:
                     ) from exc
 
     async def _run_job(self, runtime: PluginRuntime, job: Job) -> None:
-        while True:
-            await asyncio.sleep(job.interval_seconds)
+        # Once per interval across every worker and process (see byway.jobs).
+        async def run_once() -> None:
             # Each run is its own "request": an id and a root span for its log lines and calls.
             token = request_id_var.set(f"job-{new_request_id()}")
             try:
@@ -260,6 +268,8 @@ class Host:
                 runtime.log.exception("job %s failed; it runs again in %ss", job.name, job.interval_seconds)
             finally:
                 request_id_var.reset(token)
+
+        await run_scheduled(runtime, job, run_once)
 
     async def stop(self) -> None:
         """Server shut-down: cancel jobs, shut-down hooks, close databases and HTTP clients."""

@@ -54,6 +54,11 @@ def _current(connection: Connection, plugin: str) -> set[str]:
     return set(context.get_current_heads())
 
 
+def heads_of(connection: Connection, plugin: str) -> set[str]:
+    """The revisions recorded in the plugin's version table, read on ``connection`` (sync)."""
+    return _current(connection, plugin)
+
+
 async def current_heads(runtime: PluginRuntime) -> set[str]:
     """The revisions recorded in the plugin's database (empty before the first migration)."""
     async with runtime.db.engine.connect() as conn:
@@ -70,11 +75,6 @@ async def upgrade(runtime: PluginRuntime, revision: str = "head") -> str | None:
 
     async with runtime.db.engine.begin() as conn:
         return await conn.run_sync(run)
-
-
-async def is_at_head(runtime: PluginRuntime) -> bool:
-    """True when the plugin's database is reachable and at the head of its history."""
-    return await current_heads(runtime) == script_heads(runtime)
 
 
 def make_revision(runtime: PluginRuntime, message: str, *, autogenerate: bool = True) -> Path:

@@ -11,7 +11,7 @@ behind its own URL. ``byway audit`` prints the result.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -129,3 +129,32 @@ def lookup_name(relation: Relation) -> str | None:
             if isinstance(root, FieldNode):
                 return f"{relation.target_plugin}.{root.name.value}"
     return None
+
+
+def _node(name: str) -> str:
+    """A mermaid node id for ``plugin.Type`` (letters, digits and underscores only)."""
+    return "".join(ch if ch.isalnum() else "_" for ch in name)
+
+
+def mermaid(declared: Sequence[Relation]) -> str:
+    """The relations as a mermaid flowchart: one box per plugin, one arrow per relation.
+
+    Each arrow goes from the holding type to the referenced type and is labelled with the field
+    and the on-delete policy (``applied`` when the host applies it across databases).
+    """
+    types: dict[str, set[str]] = {}
+    for relation in declared:
+        model = relation.source.rsplit(".", 1)[0]
+        for name in (model, relation.target):
+            plugin, _, kind = name.partition(".")
+            types.setdefault(plugin, set()).add(kind)
+    lines = ["flowchart LR"]
+    for plugin in sorted(types):
+        lines.append(f'  subgraph {_node(plugin)}["{plugin}"]')
+        lines.extend(f'    {_node(plugin + "." + kind)}["{kind}"]' for kind in sorted(types[plugin]))
+        lines.append("  end")
+    for relation in declared:
+        model, field_name = relation.source.rsplit(".", 1)
+        how = relation.policy + (", applied" if relation.column is not None else "")
+        lines.append(f'  {_node(model)} -- "{field_name}: {how}" --> {_node(relation.target)}')
+    return "\n".join(lines) + "\n"

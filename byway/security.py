@@ -9,9 +9,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import os
 import re
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -141,3 +144,61 @@ class SecurityHeadersMiddleware:
         out = [(k.encode(), v.encode()) for k, v in [*self._headers(origin), *extra]]
         await send({"type": "http.response.start", "status": status, "headers": out})
         await send({"type": "http.response.body", "body": b""})
+
+
+# --- files and listening addresses ------------------------------------------------------------------
+
+
+def secure_file(path: str | Path, *, make_dirs: bool = True) -> tuple[int, int] | None:
+    """Make a database file owner-only (0600), creating it empty first (as SQLite would, but
+    without the umask's group and world bits); its directory too when ``make_dirs``.
+
+    Returns the file's ``(device, inode)`` (None when its directory does not exist).
+    SQLite creates its ``-wal`` and ``-shm`` files with the main file's permissions.
+    """
+    path = Path(path)
+    if make_dirs:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not path.exists() and path.parent.is_dir():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    if stat.st_mode & 0o077 and stat.st_uid == os.getuid():
+        os.chmod(path, 0o600)
+    return stat.st_dev, stat.st_ino
+
+
+def secure_data_dir(data_dir: Path, *, create: bool) -> None:
+    """The data directory is owner-only (0700): created so, or tightened when it is ours."""
+    if create:
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        stat = data_dir.stat()
+    except FileNotFoundError:
+        return
+    if stat.st_mode & 0o077 and stat.st_uid == os.getuid():
+        os.chmod(data_dir, 0o700)
+        log.info("data directory %s made owner-only (0700)", data_dir)
+
+
+def is_loopback(bind: str) -> bool:
+    """True for an address only this machine can reach (``127.0.0.0/8``, ``::1``, ``localhost``)."""
+    if bind == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(bind.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def exposure_warning(env: str, bind: str) -> str | None:
+    """The warning to print when dev mode listens where other machines can reach it, else None."""
+    if env == "production" or is_loopback(bind):
+        return None
+    return (
+        f"WARNING: Byway is in DEV mode and listens on {bind}, reachable from other machines. Dev mode uses a "
+        "public JWT secret (anyone can sign an admin token), the dev payment provider (anyone can 'pay'), "
+        "introspection and the playground. Listen on 127.0.0.1, or set BYWAY_ENV=production with real secrets."
+    )

@@ -16,10 +16,15 @@ if connection is None:
 
 metadata = config.attributes["target_metadata"]
 own_tables = set(metadata.tables)
+#: Objects a plugin's migrations manage by hand (e.g. a full-text index particular to one database):
+#: ``metadata.info["unmanaged"]``, never compared by autogenerate.
+unmanaged = set(metadata.info.get("unmanaged", ()))
 
 
 def include_name(name, type_, parent_names):  # type: ignore[no-untyped-def]
     # Several plugins may share one database: only this plugin's tables are compared.
+    if name in unmanaged:
+        return False
     if type_ == "table":
         return name in own_tables
     return True

@@ -18,6 +18,9 @@ AUDITED = {
     "teach-internal.Course.teacherId",
     "students-internal.Student.userId",
     "students-internal.Enrollment.courseId",
+    "students-internal.LessonProgress.lessonId",
+    "students-internal.LessonProgress.courseId",
+    "students-internal.Certificate.courseId",
 }
 
 
@@ -42,6 +45,10 @@ async def test_audit_is_clean_after_a_normal_flow_and_finds_a_deleted_course(wor
         "teach-internal.Course.teacherId": (1, [], None, None),
         "students-internal.Student.userId": (2, [], None, None),
         "students-internal.Enrollment.courseId": (2, [], None, None),
+        # nobody has progress or a certificate yet (tests/integration/test_learning_e2e.py audits them)
+        "students-internal.LessonProgress.lessonId": (0, [], None, None),
+        "students-internal.LessonProgress.courseId": (0, [], None, None),
+        "students-internal.Certificate.courseId": (0, [], None, None),
     }
     # One lookup per relation, each as the source plugin's service, through the target's API.
     assert sorted((c.caller, c.target, c.operation, c.as_kind) for c in calls) == [

@@ -484,7 +484,9 @@ async def delete_enrolled_course(cast: Cast, who: str) -> str:
     code = refusal(body)
     assert code is not None, body
     if code == CONFLICT:
-        assert body["errors"][0]["extensions"]["references"] == {"enrollments": 1}
+        assert body["errors"][0]["extensions"]["references"] == [
+            {"plugin": "students-internal", "type": "Enrollment", "field": "courseId", "count": 1}
+        ]
     return code
 
 

@@ -5,8 +5,11 @@ Order of work (nothing is written before every check passed):
 1. Input: 1 to 50 items, quantity 1 (a course is a single seat; a course listed twice counts once),
    http(s) success and cancel URLs, a plausible email.
 2. Buyer: a logged-in user is mapped to their Student (``myStudent``, created with
-   ``registerStudent`` when missing, both as the user); an admin, a service or an anonymous
-   caller names an existing ``studentId`` (``student(id)`` as service; unknown → NOT_FOUND).
+   ``registerStudent`` when missing, both as the user); only an admin or a service may name
+   another ``studentId`` (``student(id)`` as service; unknown → NOT_FOUND). A user naming
+   someone else's student gets FORBIDDEN and an anonymous caller UNAUTHENTICATED before anything
+   about that student is read: a stranger must not learn what a student owns, supersede their
+   open checkout or put an order in their ``myOrders``.
 3. Courses: ONE ``coursesByIds`` call to teach-internal (as the user, or as service); unknown or
    unpublished → NOT_FOUND naming the course; mixed currencies → BAD_USER_INPUT; a cart of
    free courses only → BAD_USER_INPUT (free courses are taken with ``enrollMe``; no payment
@@ -28,7 +31,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from byway.auth import Principal
 from byway.client import CallAs, CrossPluginError
@@ -41,7 +43,14 @@ from byway.errors import (
     Unauthenticated,
     UpstreamUnavailable,
 )
-from byway_ecommerce.models import EMAIL_MAX, FOREIGN_ID_LENGTH, TITLE_MAX, URL_MAX
+from byway_ecommerce.cart import (
+    success_url_with_session,
+    validate_email,
+    validate_id,
+    validate_items,
+    validate_url,
+)
+from byway_ecommerce.models import TITLE_MAX, URL_MAX
 from byway_ecommerce.open_checkout import Wanted, open_checkout
 from byway_ecommerce.operations import (
     COURSES,
@@ -54,9 +63,6 @@ from byway_ecommerce.operations import (
 )
 from byway_ecommerce.providers import LineItem
 
-MAX_ITEMS = 50
-SESSION_PLACEHOLDER = "{CHECKOUT_SESSION_ID}"
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 
@@ -69,67 +75,6 @@ class Buyer:
     courses_as: CallAs
 
 
-def validate_id(value: Any, field: str, what: str) -> str:
-    """A non-empty id of at most 64 characters, else BAD_USER_INPUT naming ``field``."""
-    if not isinstance(value, str) or not value.strip() or len(value) > FOREIGN_ID_LENGTH:
-        raise BadUserInput(f"{what} must be a non-empty id of at most {FOREIGN_ID_LENGTH} characters", field=field)
-    return value.strip()
-
-
-def validate_items(items: Any) -> list[str]:
-    """The cart's course ids in order, duplicates dropped (courses are single seats)."""
-    if not isinstance(items, list) or not items:
-        raise BadUserInput("The cart is empty: add at least one course", field="items")
-    if len(items) > MAX_ITEMS:
-        raise BadUserInput(f"A checkout holds at most {MAX_ITEMS} courses", field="items")
-    course_ids: list[str] = []
-    for item in items:
-        course_id = validate_id(item.get("courseId"), "items", "courseId")
-        quantity = item.get("quantity")
-        if quantity is not None and quantity != 1:
-            raise BadUserInput(
-                f"quantity must be 1 (a course is a single seat), not {quantity} for course {course_id}",
-                field="items",
-                courseId=course_id,
-            )
-        if course_id not in course_ids:
-            course_ids.append(course_id)
-    return course_ids
-
-
-def validate_url(value: Any, field: str) -> str:
-    """An absolute http(s) URL of at most 2048 characters, else BAD_USER_INPUT naming ``field``."""
-    if not isinstance(value, str) or not value or len(value) > URL_MAX:
-        raise BadUserInput(f"{field} must be an http(s) URL of at most {URL_MAX} characters", field=field)
-    if any(ch.isspace() or ord(ch) < 32 for ch in value):
-        raise BadUserInput(f"{field} must not contain spaces or control characters", field=field)
-    try:
-        parts = urlsplit(value)
-    except ValueError as exc:
-        raise BadUserInput(f"{field} is not a valid URL", field=field) from exc
-    if parts.scheme not in {"http", "https"} or not parts.netloc:
-        raise BadUserInput(f"{field} must be an absolute http:// or https:// URL", field=field)
-    return value
-
-
-def success_url_with_session(url: str) -> str:
-    """The success URL with the provider's ``{CHECKOUT_SESSION_ID}`` placeholder (added if missing)."""
-    if SESSION_PLACEHOLDER in url:
-        return url
-    base, hash_mark, fragment = url.partition("#")
-    separator = "&" if "?" in base else "?"
-    return f"{base}{separator}session_id={SESSION_PLACEHOLDER}{hash_mark}{fragment}"
-
-
-def validate_email(value: Any) -> str | None:
-    """An optional email address (at most 254 characters)."""
-    if value is None:
-        return None
-    if not isinstance(value, str) or len(value) > EMAIL_MAX or not _EMAIL.match(value.strip()):
-        raise BadUserInput("email must be a valid email address", field="email")
-    return value.strip()
-
-
 async def find_buyer(ctx: RequestContext, student_id: str | None) -> Buyer:
     """The student who buys (see the module docstring, step 2)."""
     principal = ctx.principal
@@ -138,9 +83,9 @@ async def find_buyer(ctx: RequestContext, student_id: str | None) -> Buyer:
         if student_id is not None and student_id != own["id"]:
             raise Forbidden("You can only check out for your own student account")
         return Buyer(student_id=own["id"], user_id=principal.user_id, courses_as=principal)
+    if principal.is_anonymous:
+        raise Unauthenticated("Log in to check out (only services and admins may check out for a studentId)")
     if student_id is None:
-        if principal.is_anonymous:
-            raise Unauthenticated("Log in, or pass the studentId of an existing student")
         raise BadUserInput("studentId is required when checking out as a service", field="studentId")
     data = await ctx.client.call(STUDENTS, STUDENT, {"id": student_id}, as_="service")
     student = data.get("student")
@@ -225,10 +170,7 @@ async def create_checkout(
         lines = await price_cart(ctx, buyer, course_ids)
         await refuse_owned(ctx, buyer, lines)
     except CrossPluginError as exc:
-        # Another plugin refused (its code is kept); say which one, for the person reading it.
-        raise CrossPluginError(
-            exc.plugin, exc.operation, exc.code, f"{exc.plugin}: {exc.message}", exc.extensions
-        ) from exc
+        raise exc.for_caller(f"{exc.plugin} refused the checkout") from exc
 
     wanted = Wanted(
         student_id=buyer.student_id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 from typing import Any
 
@@ -23,7 +24,7 @@ def register_commands(cli: click.Group) -> None:
 
         async def run(plugin: PluginRuntime) -> dict[str, Any]:
             try:
-                return await reconcile(plugin, days=days)
+                return await reconcile(plugin, days=days, actor=getpass.getuser())
             finally:
                 await close_state(plugin)
 

@@ -13,8 +13,8 @@ from typing import Any
 
 from byway.settings import ConfigurationError
 
-#: Signs the dev provider's events when no ``stripe_webhook_secret`` is configured (dev only).
-DEV_WEBHOOK_SECRET = "whsec_byway_dev_provider_not_a_secret"
+#: Where a test may pause the server (``pause_at``), to kill it there: never in production.
+PAUSE_POINTS = frozenset({"after_dev_payment", "before_enroll_call", "after_enroll_call"})
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,18 @@ class EcommerceConfig:
     verify_wait_seconds: float = 3.0
     #: Lifetime of a dev provider checkout session (Stripe's default is 24 hours).
     dev_session_ttl_seconds: float = 86400.0
+    #: How often the dev provider retries events the webhook has not accepted yet (backoff per event).
+    dev_delivery_interval_seconds: float = 1.0
+    #: Deliveries of one dev event before it is given up (logged at ERROR; Stripe tries for 3 days).
+    dev_delivery_max_attempts: int = 16
+    #: How often the email outbox job sends receipts and refund notices (also woken after each change).
+    email_interval_seconds: float = 5.0
+    #: Path (under the public base URL) of the buyer's orders page, linked from emails.
+    orders_path: str = "/my/orders"
+    #: Path of a course's page, linked from emails (``{course_id}`` is replaced).
+    course_path: str = "/courses/{course_id}"
+    #: Tests only: pause the server at this point (see ``PAUSE_POINTS``) so a test can kill it there.
+    pause_at: str = ""
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any]) -> EcommerceConfig:
@@ -88,6 +100,9 @@ class EcommerceConfig:
             "reconcile_days": self.reconcile_days,
             "stripe_timeout_seconds": self.stripe_timeout_seconds,
             "dev_session_ttl_seconds": self.dev_session_ttl_seconds,
+            "dev_delivery_interval_seconds": self.dev_delivery_interval_seconds,
+            "dev_delivery_max_attempts": self.dev_delivery_max_attempts,
+            "email_interval_seconds": self.email_interval_seconds,
         }
         for name, value in positive.items():
             if value <= 0:
@@ -107,6 +122,10 @@ class EcommerceConfig:
                 "[plugin.ecommerce] stripe_secret_key is set but stripe_webhook_secret is not: "
                 "set BYWAY_ECOMMERCE_STRIPE_WEBHOOK_SECRET (webhooks could not be verified)"
             )
+        if self.pause_at and self.pause_at not in PAUSE_POINTS:
+            raise ConfigurationError(f"[plugin.ecommerce] pause_at must be one of {sorted(PAUSE_POINTS)}")
+        if "{course_id}" not in self.course_path:
+            raise ConfigurationError("[plugin.ecommerce] course_path must contain {course_id}")
         if self.stripe_api_base and not self.stripe_api_base.startswith(("http://", "https://")):
             raise ConfigurationError("[plugin.ecommerce] stripe_api_base must be an http(s) URL")
 
@@ -114,11 +133,6 @@ class EcommerceConfig:
     def uses_stripe(self) -> bool:
         """True when a Stripe secret key is configured."""
         return bool(self.stripe_secret_key)
-
-    @property
-    def webhook_secret(self) -> str:
-        """The secret webhook signatures are checked with (the dev default without Stripe)."""
-        return self.stripe_webhook_secret or DEV_WEBHOOK_SECRET
 
     def backoff_seconds(self, attempts: int) -> float:
         """Delay before the next try after ``attempts`` failures (exponential, bounded)."""

@@ -1,10 +1,13 @@
 """The dev payment provider's checkout page: ``/api/ecommerce/dev-checkout/<session id>``.
 
-GET shows the courses, the total and Pay / Cancel buttons. POST ``action=pay`` completes the
-session, builds a Stripe-format ``checkout.session.completed`` event, signs it the way Stripe
-does (``Stripe-Signature`` with the webhook secret) and hands it to the webhook handler — the
-same verification and fulfilment code real Stripe events go through — then redirects (303) to
-the success URL with the session id. ``action=cancel`` expires the session (delivered as a
+GET shows the courses, the total and Pay / Cancel buttons, in a form carrying a CSRF token (an
+HMAC of the session id: a POST without it, e.g. from another site, is refused with 403). POST
+``action=pay`` completes the session and stores the Stripe-format ``checkout.session.completed``
+event it owes the webhook in the same transaction, then delivers it signed the way Stripe does
+(``Stripe-Signature`` with the webhook secret) to the webhook handler — the same verification and
+fulfilment code real Stripe events go through — and redirects (303) to the success URL with the
+session id. An event that could not be delivered is retried (:mod:`byway_ecommerce.dev_deliveries`).
+``action=cancel`` expires the session (delivered as a
 signed ``checkout.session.expired`` event, which cancels the order) and redirects to the cancel
 URL. A session that a newer checkout of the same buyer superseded is expired: its page says so and
 its Pay button is refused (409), like Stripe's page of an expired session.
@@ -13,50 +16,28 @@ Only served while the dev provider is active (never in production).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import html
 import json
-import secrets
-import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
-import stripe
-from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from byway.web import read_body
-from byway_ecommerce.models import dev_sessions, orders
-from byway_ecommerce.providers import DevProvider, ProviderSession
-from byway_ecommerce.state import state_of
-from byway_ecommerce.webhook import handle_webhook
+from byway_ecommerce import dev_deliveries, leases, pause
+from byway_ecommerce.dev_provider import DevProvider
+from byway_ecommerce.state import state_of, webhook_secret
+from byway_ecommerce.store import dev as dev_store
+from byway_ecommerce.store import orders as order_store
 
 if TYPE_CHECKING:
     from byway.runtime import PluginRuntime
 
 #: A checkout form is tiny; anything bigger is refused.
 MAX_FORM_BYTES = 4096
-
-
-def stripe_event(event_type: str, obj: dict[str, Any]) -> dict[str, Any]:
-    """A Stripe-format event wrapping ``obj``."""
-    return {
-        "id": "evt_dev_" + secrets.token_hex(12),
-        "object": "event",
-        "api_version": stripe.api_version,
-        "created": int(time.time()),
-        "livemode": False,
-        "pending_webhooks": 1,
-        "request": {"id": None, "idempotency_key": None},
-        "type": event_type,
-        "data": {"object": obj},
-    }
-
-
-def signed_payload(event: dict[str, Any], secret: str) -> tuple[bytes, str]:
-    """The event's JSON body and its ``Stripe-Signature`` header, signed as Stripe signs."""
-    payload = json.dumps(event, separators=(",", ":"))
-    return payload.encode("utf-8"), stripe.WebhookSignature.generate_signature_header(payload, secret)
 
 
 def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
@@ -77,8 +58,18 @@ def _money(cents: int, currency: str) -> str:
     return f"{cents // 100}.{cents % 100:02d} {currency.upper()}"
 
 
-def _provider(runtime: PluginRuntime) -> DevProvider | None:
-    provider = state_of(runtime).provider
+def csrf_token(plugin: PluginRuntime, session_id: str) -> str:
+    """The form token of a session's page: an HMAC of the session id under this server's webhook secret.
+
+    A page on another site can make a browser POST to the checkout URL, but cannot read the page,
+    so it cannot know the token: the Pay button works only from the page itself.
+    """
+    key = hashlib.sha256(b"byway-dev-checkout-csrf:" + webhook_secret(plugin).encode("utf-8")).digest()
+    return hmac.new(key, session_id.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def _provider(plugin: PluginRuntime) -> DevProvider | None:
+    provider = state_of(plugin).provider
     return provider if isinstance(provider, DevProvider) else None
 
 
@@ -86,25 +77,20 @@ CLOSED = "This checkout has expired or was cancelled"
 SUPERSEDED = "This checkout was replaced by a newer checkout of the same course; nothing was charged here"
 
 
-async def _closed_reason(runtime: PluginRuntime, order_id: str) -> str:
-    async with runtime.sessions() as session:
-        superseded = (await session.execute(select(orders.c.superseded_at).where(orders.c.id == order_id))).scalar()
+async def _closed_reason(plugin: PluginRuntime, order_id: str) -> str:
+    async with plugin.sessions() as session:
+        superseded = await order_store.superseded_at(session, order_id)
     return SUPERSEDED if superseded is not None else CLOSED
 
 
-async def _deliver(runtime: PluginRuntime, event_type: str, checkout: ProviderSession) -> tuple[int, dict[str, Any]]:
-    payload, signature = signed_payload(stripe_event(event_type, checkout.raw), state_of(runtime).config.webhook_secret)
-    return await handle_webhook(runtime, payload, signature)
-
-
-async def checkout_page(runtime: PluginRuntime, request: Request) -> Response:
+async def checkout_page(plugin: PluginRuntime, request: Request) -> Response:
     """GET: the checkout page of a dev session."""
-    provider = _provider(runtime)
+    provider = _provider(plugin)
     session_id = request.path_params["session_id"]
     if provider is None:
         return _page("Not found", "<h1>Not found</h1>", 404)
-    async with runtime.sessions() as session:
-        row = (await session.execute(select(dev_sessions).where(dev_sessions.c.id == session_id))).first()
+    async with plugin.sessions() as session:
+        row = await dev_store.get_session(session, session_id)
     checkout = await provider.retrieve_session(session_id)
     if row is None or checkout is None:
         return _page("Not found", "<h1>Unknown checkout session</h1>", 404)
@@ -117,6 +103,7 @@ async def checkout_page(runtime: PluginRuntime, request: Request) -> Response:
     if checkout.status == "open":
         actions = (
             "<form method='post'>"
+            f"<input type='hidden' name='csrf_token' value='{csrf_token(plugin, session_id)}'>"
             "<button type='submit' name='action' value='pay' id='pay'>Pay</button>"
             "<button type='submit' name='action' value='cancel' id='cancel'>Cancel</button>"
             "</form>"
@@ -124,7 +111,7 @@ async def checkout_page(runtime: PluginRuntime, request: Request) -> Response:
     elif checkout.is_paid:
         actions = "<p id='state'>This checkout is paid.</p>"
     else:
-        actions = f"<p id='state'>{html.escape(await _closed_reason(runtime, row.order_id))}.</p>"
+        actions = f"<p id='state'>{html.escape(await _closed_reason(plugin, row.order_id))}.</p>"
     body = (
         "<h1>Byway checkout</h1>"
         "<p class='note'>Development payment provider: no real money moves.</p>"
@@ -134,9 +121,9 @@ async def checkout_page(runtime: PluginRuntime, request: Request) -> Response:
     return _page("Byway checkout", body)
 
 
-async def checkout_action(runtime: PluginRuntime, request: Request) -> Response:
+async def checkout_action(plugin: PluginRuntime, request: Request) -> Response:
     """POST ``action=pay|cancel``: complete or cancel the session, deliver the signed event, redirect."""
-    provider = _provider(runtime)
+    provider = _provider(plugin)
     session_id = request.path_params["session_id"]
     if provider is None:
         return _page("Not found", "<h1>Not found</h1>", 404)
@@ -151,18 +138,23 @@ async def checkout_action(runtime: PluginRuntime, request: Request) -> Response:
     before = await provider.retrieve_session(session_id)
     if before is None:
         return _page("Not found", "<h1>Unknown checkout session</h1>", 404)
+    token = (form.get("csrf_token") or [""])[0]
+    if not hmac.compare_digest(token.encode("utf-8"), csrf_token(plugin, session_id).encode("utf-8")):
+        return _page("Forbidden", "<h1>This form has expired: reload the checkout page and try again</h1>", 403)
+    owner = leases.process_id()
     if action == "pay":
-        after, changed = await provider.mark_paid(session_id)
+        after, event_id = await provider.mark_paid(session_id, owner=owner)
         if after is None or not after.is_paid:
-            reason = html.escape(await _closed_reason(runtime, str(before.order_id)))
+            reason = html.escape(await _closed_reason(plugin, str(before.order_id)))
             return _page("Checkout closed", f"<h1 id='state'>{reason}</h1>", 409)
-        if changed:
-            status, _ = await _deliver(runtime, "checkout.session.completed", after)
-            if status != 200:
-                return _page("Payment error", "<h1>The payment could not be recorded</h1>", 502)
+        if event_id is not None:
+            await pause.point(plugin, "after_dev_payment")
+            if await dev_deliveries.deliver_now(plugin, event_id) != 200:
+                message = "The payment was taken but could not be recorded yet; it is retried automatically"
+                return _page("Payment pending", f"<h1>{message}</h1>", 502)
         target = str(after.raw["success_url"]).replace("{CHECKOUT_SESSION_ID}", session_id)
         return RedirectResponse(target, status_code=303)
-    after, changed = await provider.mark_expired(session_id)
-    if changed and after is not None:
-        await _deliver(runtime, "checkout.session.expired", after)
+    _, event_id = await provider.mark_expired(session_id, owner=owner)
+    if event_id is not None:
+        await dev_deliveries.deliver_now(plugin, event_id)
     return RedirectResponse(str(before.raw["cancel_url"]), status_code=303)

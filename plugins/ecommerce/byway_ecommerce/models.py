@@ -1,6 +1,6 @@
 """The tables of ``ecommerce``: orders and their item snapshots, payments, processed webhook events,
-the durable enrollment outbox, the active-checkout guard, and the dev payment provider's checkout
-sessions.
+the durable enrollment and email outboxes, the active-checkout guard, and the dev payment
+provider's checkout sessions and pending event deliveries.
 
 ``orders.student_id`` and ``order_items.course_id`` are cross-plugin references (students-internal
 and teach-internal): no foreign key can reach them, the resolvers enforce them (see the plugin's
@@ -21,6 +21,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from byway.audit import audit_table
 from byway.db import UTCDateTime
 
 metadata = MetaData()
@@ -39,6 +40,8 @@ PENDING = "PENDING"
 PAID = "PAID"
 CANCELLED = "CANCELLED"
 REFUNDED = "REFUNDED"
+#: Paid, but not the amount or currency of the order: not fulfilled until an admin resolves it.
+REVIEW = "REVIEW"
 
 # Outbox statuses: an item is first enrolled, and after a refund its enrollment is revoked.
 OUTBOX_PENDING = "pending"
@@ -49,6 +52,18 @@ OUTBOX_REVOKED = "revoked"
 OUTBOX_REVOKE_FAILED = "revoke_failed"
 #: Statuses a worker picks up (when due and not leased).
 OUTBOX_ACTIVE = (OUTBOX_PENDING, OUTBOX_REVOKE_PENDING)
+
+# Email outbox and dev event deliveries: pending until sent; failed after too many attempts.
+EMAIL_PENDING = "pending"
+EMAIL_SENT = "sent"
+EMAIL_FAILED = "failed"
+#: No address to send to (no email on the order and none from authentication).
+EMAIL_SKIPPED = "skipped"
+DELIVERY_PENDING = "pending"
+DELIVERY_DONE = "delivered"
+DELIVERY_FAILED = "failed"
+#: Longest claim owner id (``host:pid:random``, see :mod:`byway_ecommerce.leases`).
+OWNER_MAX = 100
 
 
 orders = Table(
@@ -72,6 +87,8 @@ orders = Table(
     # Set when a newer checkout of the same buyer for an overlapping cart replaced this PENDING order
     # (its session was expired and it was CANCELLED); a payment arriving later is a duplicate to refund.
     Column("superseded_at", UTCDateTime(), nullable=True),
+    # Why a paid order waits in REVIEW (charged amount or currency differs from the order's).
+    Column("review_reason", String(300), nullable=True),
     Index("ix_orders_status_created", "status", "created_at"),
     Index("ix_orders_status_paid", "status", "paid_at"),
 )
@@ -130,6 +147,8 @@ enrollment_outbox = Table(
     # Due time; while a worker holds the row (claim_token set) it is the end of its lease.
     Column("next_attempt_at", UTCDateTime(), nullable=False),
     Column("claim_token", String(ID_LENGTH), nullable=True),
+    # The process holding the claim: a restarted server frees the rows of its dead predecessor.
+    Column("claimed_by", String(OWNER_MAX), nullable=True),
     Column("last_error", String(1000), nullable=True),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
@@ -168,3 +187,46 @@ dev_sessions = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("expires_at", UTCDateTime(), nullable=False),
 )
+
+#: Receipts and refund notices, written in the transaction of the order's state change and sent
+#: through the notifications plugin (``sendEmail``, idempotent on ``key``) by a job.
+email_outbox = Table(
+    "email_outbox",
+    metadata,
+    Column("id", String(ID_LENGTH), primary_key=True),
+    Column("order_id", String(ID_LENGTH), ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True),
+    # receipt | refund
+    Column("kind", String(16), nullable=False),
+    # notifications' idempotency key: one email per order and kind, however often it is sent.
+    Column("key", String(200), nullable=False, unique=True),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime(), nullable=False),
+    Column("claim_token", String(ID_LENGTH), nullable=True),
+    Column("claimed_by", String(OWNER_MAX), nullable=True),
+    Column("last_error", String(1000), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index("ix_email_outbox_status_due", "status", "next_attempt_at"),
+)
+
+#: Events the dev provider owes the webhook, stored in the transaction that took the payment and
+#: retried with backoff until delivered, like Stripe's own deliveries.
+dev_deliveries = Table(
+    "dev_event_deliveries",
+    metadata,
+    Column("id", String(PROVIDER_ID_LENGTH), primary_key=True),  # the event id
+    Column("session_id", String(PROVIDER_ID_LENGTH), nullable=False, index=True),
+    Column("event", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime(), nullable=False),
+    Column("claimed_by", String(OWNER_MAX), nullable=True),
+    Column("last_error", String(1000), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index("ix_dev_event_deliveries_status_due", "status", "next_attempt_at"),
+)
+
+#: Refunds, reconciles and review resolutions: who, what, when, from where (admins read ``auditLog``).
+audit_log = audit_table(metadata)

@@ -6,6 +6,8 @@ from byway.declarations import Operation
 
 STUDENTS = "students-internal"
 COURSES = "teach-internal"
+NOTIFICATIONS = "notifications"
+AUTHENTICATION = "authentication"
 
 #: teach-internal, as the buyer (as service for anonymous buyers): titles and prices, ONE call per checkout.
 COURSES_BY_IDS = """
@@ -56,6 +58,20 @@ mutation RevokeEnrollment($studentId: ID!, $courseId: ID!) {
 }
 """
 
+#: notifications, as service: a receipt or refund notice from the email outbox (idempotent on key).
+SEND_EMAIL = """
+mutation SendEmail($to: String!, $subject: String!, $text: String!, $html: String, $key: String) {
+  sendEmail(to: $to, subject: $subject, text: $text, html: $html, key: $key)
+}
+"""
+
+#: authentication, as service: where to send a logged-in buyer's receipt when the order has no email.
+USER_EMAIL = """
+query UserEmail($id: ID!) {
+  user(id: $id) { id email }
+}
+"""
+
 #: byway audit, as service: which of the course ids order items hold still exist.
 COURSES_EXIST = """
 query CoursesExist($ids: [ID!]!) {
@@ -78,4 +94,6 @@ OPERATIONS = [
     Operation(STUDENTS, ENROLLMENT_STATUS),
     Operation(STUDENTS, ENROLL_STUDENT),
     Operation(STUDENTS, REVOKE_ENROLLMENT),
+    Operation(NOTIFICATIONS, SEND_EMAIL),
+    Operation(AUTHENTICATION, USER_EMAIL),
 ]

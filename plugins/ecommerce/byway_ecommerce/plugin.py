@@ -9,14 +9,11 @@ from sqlalchemy import MetaData
 from starlette.routing import BaseRoute
 
 import byway
-from byway.declarations import GraphQLApi, Job, Operation, PluginInfo, Relation
+from byway.declarations import DemoStep, GraphQLApi, Job, Operation, PluginInfo, Relation
 from byway.runtime import PluginRuntime
-from byway_ecommerce import commands, models, relations, resolvers, routes
-from byway_ecommerce.config import EcommerceConfig
+from byway_ecommerce import commands, demo, models, relations, resolvers, routes, workers
 from byway_ecommerce.operations import OPERATIONS
-from byway_ecommerce.outbox import outbox_job
-from byway_ecommerce.reconcile import reconcile_job
-from byway_ecommerce.state import close_state, state_of
+from byway_ecommerce.state import close_state, config_of
 
 HERE = Path(__file__).parent
 
@@ -57,17 +54,13 @@ def byway_register_operations() -> list[Operation]:
 
 
 @byway.hookimpl
+def byway_register_demo() -> DemoStep:
+    return demo.DEMO_STEP
+
+
+@byway.hookimpl
 def byway_register_jobs(plugin: PluginRuntime) -> list[Job]:
-    config = EcommerceConfig.from_mapping(plugin.config)
-    return [
-        Job("outbox", config.outbox_interval_seconds, outbox_job),
-        Job(
-            "reconcile",
-            config.reconcile_interval_seconds or 1.0,
-            reconcile_job,
-            enabled=config.reconcile_interval_seconds > 0,
-        ),
-    ]
+    return workers.jobs(plugin)
 
 
 @byway.hookimpl
@@ -76,13 +69,16 @@ def byway_register_commands(cli: click.Group) -> None:
 
 
 @byway.hookimpl
-def byway_startup(plugin: PluginRuntime) -> None:
-    state = state_of(plugin)
-    if plugin.settings.is_production and not state.config.uses_stripe:
+async def byway_startup(plugin: PluginRuntime) -> None:
+    config = config_of(plugin)
+    if plugin.settings.is_production and not config.uses_stripe:
         raise RuntimeError(
             "BYWAY_ENV=production needs a real payment provider: set BYWAY_ECOMMERCE_STRIPE_SECRET_KEY and "
             "BYWAY_ECOMMERCE_STRIPE_WEBHOOK_SECRET (the dev payment provider is for development only)"
         )
+    if plugin.settings.is_production and config.pause_at:
+        raise RuntimeError("BYWAY_ECOMMERCE_PAUSE_AT is for crash tests only and refused in production")
+    await workers.start(plugin)
 
 
 @byway.hookimpl

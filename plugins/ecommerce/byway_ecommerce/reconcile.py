@@ -19,18 +19,15 @@ who paid a checkout that a newer one had superseded): refund one of them by hand
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, select, update
-
-from byway.db import insert_for, new_id, utcnow
+from byway.auth import Principal
+from byway.db import utcnow
 from byway.errors import ByWayError
-from byway_ecommerce import outbox
-from byway_ecommerce.fulfilment import release_in
+from byway_ecommerce import emails, outbox
+from byway_ecommerce.audit import record
 from byway_ecommerce.models import (
-    CANCELLED,
-    OUTBOX_ACTIVE,
     OUTBOX_DONE,
     OUTBOX_FAILED,
     OUTBOX_PENDING,
@@ -38,15 +35,15 @@ from byway_ecommerce.models import (
     OUTBOX_REVOKE_PENDING,
     OUTBOX_REVOKED,
     PAID,
-    PENDING,
-    REFUNDED,
-    enrollment_outbox,
-    order_items,
-    orders,
 )
 from byway_ecommerce.operations import ENROLLMENT_STATUS, STUDENTS
+from byway_ecommerce.settlement import settle_with_provider
 from byway_ecommerce.state import config_of
-from byway_ecommerce.verify import settle_with_provider
+from byway_ecommerce.store import emails as email_store
+from byway_ecommerce.store import history
+from byway_ecommerce.store import orders as order_store
+from byway_ecommerce.store import outbox as outbox_store
+from byway_ecommerce.store import reconcile as store
 
 if TYPE_CHECKING:
     from byway.runtime import PluginRuntime
@@ -58,65 +55,20 @@ STATUS_BATCH = 500
 #: A PENDING order without a stored session id is abandoned after this long.
 ORPHAN_AFTER = timedelta(hours=1)
 
-_box = enrollment_outbox.c
 
-
-async def _requeue_failed(runtime: PluginRuntime) -> set[str]:
+async def _settle_pending_orders(plugin: PluginRuntime, since: datetime, summary: dict[str, Any]) -> None:
     now = utcnow()
-    ids: set[str] = set()
-    async with runtime.sessions() as session, session.begin():
-        for failed, retry in ((OUTBOX_FAILED, OUTBOX_PENDING), (OUTBOX_REVOKE_FAILED, OUTBOX_REVOKE_PENDING)):
-            result = await session.execute(
-                update(enrollment_outbox)
-                .where(_box.status == failed)
-                .values(status=retry, attempts=0, next_attempt_at=now, updated_at=now)
-                .returning(_box.id)
-            )
-            ids.update(result.scalars())
-        # Rows waiting in backoff (not held by a worker) are due now.
-        result = await session.execute(
-            update(enrollment_outbox)
-            .where(_box.status.in_(OUTBOX_ACTIVE), _box.claim_token.is_(None), _box.next_attempt_at > now)
-            .values(next_attempt_at=now, updated_at=now)
-            .returning(_box.id)
-        )
-        ids.update(result.scalars())
-    return ids
-
-
-async def _settle_pending_orders(runtime: PluginRuntime, since: Any, summary: dict[str, Any]) -> None:
-    now = utcnow()
-    async with runtime.sessions() as session:
-        pending = (
-            await session.execute(
-                select(orders.c.id, orders.c.provider_session_id, orders.c.created_at)
-                .where(orders.c.status == PENDING, orders.c.created_at >= since)
-                .order_by(orders.c.created_at)
-                .limit(MAX_PENDING_ORDERS)
-            )
-        ).all()
+    async with plugin.sessions() as session:
+        pending = await store.pending_orders(session, since, MAX_PENDING_ORDERS)
     for order in pending:
         summary["ordersChecked"] += 1
         if order.provider_session_id is None:
             if order.created_at < now - ORPHAN_AFTER:
-                async with runtime.sessions() as session, session.begin():
-                    won = (
-                        await session.execute(
-                            update(orders)
-                            .where(
-                                orders.c.id == order.id,
-                                orders.c.status == PENDING,
-                                orders.c.provider_session_id.is_(None),
-                            )
-                            .values(status=CANCELLED, updated_at=now)
-                            .returning(orders.c.id)
-                        )
-                    ).first()
-                    if won is not None:
-                        await release_in(session, order.id)
-                summary["ordersCancelled"] += won is not None
+                async with plugin.sessions() as session, session.begin():
+                    won = await order_store.cancel_pending(session, order.id, without_session=True)
+                summary["ordersCancelled"] += won
             continue
-        outcome = await settle_with_provider(runtime, order.id, order.provider_session_id, source="reconcile")
+        outcome = await settle_with_provider(plugin, order.id, order.provider_session_id, source="reconcile")
         if outcome.result == "fulfilled":
             summary["ordersFulfilled"] += 1
         elif outcome.result == "cancelled":
@@ -125,28 +77,8 @@ async def _settle_pending_orders(runtime: PluginRuntime, since: Any, summary: di
             summary["errors"].append({"orderId": order.id, "error": "payment provider unavailable"})
 
 
-async def _paid_items(runtime: PluginRuntime, since: Any) -> list[Any]:
-    statement = (
-        select(
-            order_items.c.id.label("item_id"),
-            order_items.c.order_id,
-            order_items.c.course_id,
-            orders.c.student_id,
-            orders.c.status.label("order_status"),
-            _box.id.label("row_id"),
-            _box.status.label("row_status"),
-        )
-        .join(orders, orders.c.id == order_items.c.order_id)
-        .outerjoin(enrollment_outbox, _box.order_item_id == order_items.c.id)
-        .where(orders.c.status == PAID, orders.c.paid_at >= since)
-        .order_by(orders.c.paid_at, order_items.c.position)
-    )
-    async with runtime.sessions() as session:
-        return list((await session.execute(statement)).all())
-
-
 async def _enrollment_map(
-    runtime: PluginRuntime, items: list[Any], summary: dict[str, Any]
+    plugin: PluginRuntime, items: list[Any], summary: dict[str, Any]
 ) -> dict[tuple[str, str], bool | None]:
     by_student: dict[str, list[str]] = defaultdict(list)
     for item in items:
@@ -157,7 +89,7 @@ async def _enrollment_map(
         for start in range(0, len(course_ids), STATUS_BATCH):
             chunk = course_ids[start : start + STATUS_BATCH]
             try:
-                data = await runtime.client.call(
+                data = await plugin.client.call(
                     STUDENTS, ENROLLMENT_STATUS, {"courseIds": chunk, "studentId": student_id}, as_="service"
                 )
             except ByWayError as exc:
@@ -168,44 +100,19 @@ async def _enrollment_map(
     return enrolled
 
 
-async def _redrive_missing(runtime: PluginRuntime, missing: list[Any]) -> set[str]:
-    """Queue the missing enrollments again (rows back to pending; a lost row is recreated)."""
-    now = utcnow()
-    ids: set[str] = set()
-    async with runtime.sessions() as session, session.begin():
-        for item in missing:
-            if item.row_id is None:
-                await session.execute(
-                    insert_for(session)(enrollment_outbox)
-                    .values(
-                        id=new_id(),
-                        order_id=item.order_id,
-                        order_item_id=item.item_id,
-                        student_id=item.student_id,
-                        course_id=item.course_id,
-                        status=OUTBOX_PENDING,
-                        attempts=0,
-                        next_attempt_at=now,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                    .on_conflict_do_nothing(index_elements=["order_item_id"])
-                )
-                ids.add(item.item_id)
-                continue
-            result = await session.execute(
-                update(enrollment_outbox)
-                .where(_box.id == item.row_id, _box.status == OUTBOX_DONE)
-                .values(status=OUTBOX_PENDING, attempts=0, next_attempt_at=now, last_error=None, updated_at=now)
-                .returning(_box.order_item_id)
-            )
-            ids.update(result.scalars())
-    return ids
+async def reconcile(
+    plugin: PluginRuntime,
+    *,
+    days: int | None = None,
+    actor: Principal | str | None = None,
+    client_address: str | None = None,
+) -> dict[str, Any]:
+    """Run one reconciliation (see the module docstring); returns the JSON summary.
 
-
-async def reconcile(runtime: PluginRuntime, *, days: int | None = None) -> dict[str, Any]:
-    """Run one reconciliation (see the module docstring); returns the JSON summary."""
-    config = config_of(runtime)
+    ``actor`` (an admin, the admin token's stand-in, or the CLI's operator name) is recorded in the
+    audit log with the summary's counts; the scheduled job passes none and is not audited.
+    """
+    config = config_of(plugin)
     days = days or config.reconcile_days
     started = utcnow()
     since = started - timedelta(days=days)
@@ -219,13 +126,16 @@ async def reconcile(runtime: PluginRuntime, *, days: int | None = None) -> dict[
         "reenrolled": 0,
         "errors": [],
     }
-    requeued_rows = await _requeue_failed(runtime)
+    async with plugin.sessions() as session, session.begin():
+        requeued_rows = await outbox_store.requeue_failed(session)
+        summary["emailsRequeued"] = await email_store.requeue_failed(session)
     summary["requeued"] = len(requeued_rows)
-    await _settle_pending_orders(runtime, since, summary)
-    await outbox.drain(runtime)
+    await _settle_pending_orders(plugin, since, summary)
+    await outbox.drain(plugin)
 
-    items = await _paid_items(runtime, since)
-    enrolled = await _enrollment_map(runtime, items, summary)
+    async with plugin.sessions() as session:
+        items = await store.paid_items(session, since)
+    enrolled = await _enrollment_map(plugin, items, summary)
     missing = [
         item
         for item in items
@@ -233,52 +143,60 @@ async def reconcile(runtime: PluginRuntime, *, days: int | None = None) -> dict[
     ]
     reenrolled_items: set[str] = set()
     if missing:
-        reenrolled_items = await _redrive_missing(runtime, missing)
+        async with plugin.sessions() as session, session.begin():
+            reenrolled_items = await outbox_store.redrive_missing(session, missing)
         summary["reenrolled"] = len(reenrolled_items)
-        await outbox.drain(runtime)
+        await outbox.drain(plugin)
 
-    summary["items"] = await _item_summary(runtime, since, requeued_rows, reenrolled_items, enrolled)
+    summary["items"] = await _item_summary(plugin, since, requeued_rows, reenrolled_items, enrolled)
     counts: dict[str, int] = defaultdict(int)
     for entry in summary["items"]:
         counts[entry["outboxStatus"] or "missing"] += 1
     summary["outbox"] = dict(counts)
     unfinished = {OUTBOX_PENDING, OUTBOX_FAILED, OUTBOX_REVOKE_PENDING, OUTBOX_REVOKE_FAILED, None}
     summary["ok"] = not summary["errors"] and not any(e["outboxStatus"] in unfinished for e in summary["items"])
+    summary["review"] = await _in_review(plugin)
     summary["finishedAt"] = utcnow().isoformat()
+    if actor is not None:
+        await _audit(plugin, summary, actor, client_address)
+    emails.wake(plugin)
     return summary
 
 
+async def _in_review(plugin: PluginRuntime) -> list[dict[str, Any]]:
+    """Orders waiting for an admin's decision (``resolveOrderReview``), oldest first."""
+    async with plugin.sessions() as session:
+        rows = await history.orders_in_review(session, MAX_PENDING_ORDERS)
+    return [
+        {
+            "orderId": row.id,
+            "studentId": row.student_id,
+            "totalCents": row.total_cents,
+            "currency": row.currency,
+            "reason": row.review_reason,
+            "paidAt": row.paid_at.isoformat() if row.paid_at else None,
+        }
+        for row in rows
+    ]
+
+
+async def _audit(plugin: PluginRuntime, summary: dict[str, Any], actor: Principal | str, address: str | None) -> None:
+    counts = ("days", "requeued", "ordersChecked", "ordersFulfilled", "ordersCancelled", "reenrolled", "ok")
+    details = {key: summary[key] for key in counts} | {"review": len(summary["review"])}
+    async with plugin.sessions() as session, session.begin():
+        await record(session, principal=actor, action="orders.reconcile", details=details, client_address=address)
+
+
 async def _item_summary(
-    runtime: PluginRuntime,
+    plugin: PluginRuntime,
     since: Any,
     requeued_rows: set[str],
     reenrolled_items: set[str],
     enrolled: dict[tuple[str, str], bool | None],
 ) -> list[dict[str, Any]]:
     """One entry per item of the window's PAID/REFUNDED orders, plus every row still unfinished."""
-    statement = (
-        select(
-            order_items.c.id.label("item_id"),
-            order_items.c.order_id,
-            order_items.c.course_id,
-            orders.c.student_id,
-            orders.c.status.label("order_status"),
-            orders.c.superseded_at,
-            _box.id.label("row_id"),
-            _box.status.label("row_status"),
-            _box.attempts,
-            _box.last_error,
-        )
-        .join(orders, orders.c.id == order_items.c.order_id)
-        .outerjoin(enrollment_outbox, _box.order_item_id == order_items.c.id)
-        .where(
-            (and_(orders.c.status.in_((PAID, REFUNDED)), orders.c.paid_at >= since))
-            | _box.status.in_((OUTBOX_PENDING, OUTBOX_FAILED, OUTBOX_REVOKE_PENDING, OUTBOX_REVOKE_FAILED))
-        )
-        .order_by(orders.c.paid_at, order_items.c.position)
-    )
-    async with runtime.sessions() as session:
-        rows = (await session.execute(statement)).all()
+    async with plugin.sessions() as session:
+        rows = await store.summary_rows(session, since)
     paid_orders: dict[tuple[str, str], set[str]] = defaultdict(set)
     for row in rows:
         if row.order_status == PAID:
@@ -314,20 +232,24 @@ async def _item_summary(
     return entries
 
 
-async def reconcile_job(runtime: PluginRuntime) -> None:
+async def reconcile_job(plugin: PluginRuntime) -> None:
     """The scheduled reconciliation (a byway Job); logs what it repaired."""
-    summary = await reconcile(runtime)
+    summary = await reconcile(plugin)
     repaired = summary["requeued"] + summary["ordersFulfilled"] + summary["reenrolled"]
     if not summary["ok"]:
-        runtime.log.warning(
+        plugin.log.warning(
             "reconcile: %d item(s) still undelivered, %d error(s); see POST /api/ecommerce/reconcile",
             sum(1 for e in summary["items"] if not e["delivered"] and e["orderStatus"] == PAID),
             len(summary["errors"]),
         )
     elif repaired:
-        runtime.log.info(
+        plugin.log.info(
             "reconcile: %d re-driven, %d orders fulfilled, %d re-enrolled",
             summary["requeued"],
             summary["ordersFulfilled"],
             summary["reenrolled"],
+        )
+    if summary["review"]:
+        plugin.log.warning(
+            "reconcile: %d paid order(s) wait in REVIEW for an admin (resolveOrderReview)", len(summary["review"])
         )

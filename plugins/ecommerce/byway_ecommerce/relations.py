@@ -6,7 +6,7 @@ from sqlalchemy import Column, select
 
 from byway.declarations import Relation
 from byway.runtime import PluginRuntime
-from byway_ecommerce.models import order_items, orders
+from byway_ecommerce.models import PAID, PENDING, REVIEW, order_items, orders
 from byway_ecommerce.operations import COURSES_EXIST, STUDENTS_EXIST
 
 
@@ -39,9 +39,12 @@ RELATIONS = [
         source="ecommerce.OrderItem.courseId",
         target="teach-internal.Course",
         on_write="must exist and be published (teach-internal.coursesByIds, one call per checkout)",
-        on_delete="restrict (teach-internal.deleteCourse asks ecommerce.courseOrderCount)",
+        on_delete="restrict: teach-internal.deleteCourse is refused while pending, paid or in-review orders hold it",
         enforced_by=("ecommerce.createCheckout", "teach-internal.deleteCourse"),
         held_ids=held_course_ids,
         exists=COURSES_EXIST,
+        # Applied by the host (byway.cascade): only items of PENDING, PAID or REVIEW orders restrict.
+        column=order_items.c.course_id,
+        where=order_items.c.order_id.in_(select(orders.c.id).where(orders.c.status.in_((PENDING, PAID, REVIEW)))),
     ),
 ]

@@ -15,27 +15,31 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from byway.auth import require_admin
+from byway.auth import SERVICE, Principal, require_admin
 from byway.errors import BadUserInput, Unauthenticated
 from byway.runtime import PluginRuntime
 from byway.web import read_body, rest_endpoint
 from byway_ecommerce.devcheckout import checkout_action, checkout_page
 from byway_ecommerce.reconcile import reconcile
-from byway_ecommerce.state import config_of
+from byway_ecommerce.state import config_of, request_address
 from byway_ecommerce.webhook import handle_webhook
 
 ADMIN_TOKEN_HEADER = "x-byway-admin-token"
 
 
-def authorize_reconcile(runtime: PluginRuntime, request: Request) -> None:
-    """Admin JWT or the configured admin token; anonymous → 401, any other caller → 403."""
+#: Who acted, in the audit log, when the admin token was presented.
+ADMIN_TOKEN_ACTOR = Principal(kind=SERVICE, service="admin-token")
+
+
+def authorize_reconcile(plugin: PluginRuntime, request: Request) -> Principal:
+    """Admin JWT or the configured admin token; anonymous → 401, any other caller → 403. Returns who."""
     presented = request.headers.get(ADMIN_TOKEN_HEADER)
     if presented is not None:
-        expected = config_of(runtime).admin_token
+        expected = config_of(plugin).admin_token
         if expected and hmac.compare_digest(presented.encode("utf-8"), expected.encode("utf-8")):
-            return
+            return ADMIN_TOKEN_ACTOR
         raise Unauthenticated("Invalid admin token")
-    require_admin(runtime.principal_for(request))
+    return require_admin(plugin.principal_for(request))
 
 
 def _days(request: Request) -> int | None:
@@ -53,13 +57,15 @@ def build_routes(runtime: PluginRuntime) -> list[Route]:
     @rest_endpoint
     async def stripe_webhook(request: Request) -> Response:
         payload = await read_body(request, runtime.settings.max_body_bytes)
-        status, body = await handle_webhook(runtime, payload, request.headers.get("stripe-signature"))
+        signature = request.headers.get("stripe-signature")
+        status, body = await handle_webhook(runtime, payload, signature, request_address(runtime, request))
         return JSONResponse(body, status_code=status)
 
     @rest_endpoint
     async def reconcile_endpoint(request: Request) -> Response:
-        authorize_reconcile(runtime, request)
-        return JSONResponse(await reconcile(runtime, days=_days(request)))
+        actor = authorize_reconcile(runtime, request)
+        address = request_address(runtime, request)
+        return JSONResponse(await reconcile(runtime, days=_days(request), actor=actor, client_address=address))
 
     @rest_endpoint
     async def dev_checkout(request: Request) -> Response:

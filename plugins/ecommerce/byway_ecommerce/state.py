@@ -1,22 +1,34 @@
-"""Per-runtime state of the plugin: its parsed configuration, payment provider and outbox waker.
+"""Per-runtime state of the plugin: its parsed configuration, payment provider, webhook secret and
+background wakers.
 
 Hooks are module functions shared by every host in the process (tests build many apps), so the
-state hangs off the :class:`~byway.runtime.PluginRuntime` in a weak mapping instead of globals.
+state hangs off the :class:`~byway.runtime.PluginRuntime` instead of globals.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import secrets
 import weakref
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from byway_ecommerce.config import EcommerceConfig
-from byway_ecommerce.providers import DevProvider, PaymentProvider, StripeProvider
+from byway_ecommerce.dev_provider import DevProvider
+from byway_ecommerce.providers import PaymentProvider
+from byway_ecommerce.stripe_provider import StripeProvider
 
 if TYPE_CHECKING:
+    from starlette.requests import Request
+
+    from byway.context import RequestContext
     from byway.runtime import PluginRuntime
+
+#: The dev provider's webhook secret, generated once per data directory (mode 0600).
+DEV_SECRET_FILE = "ecommerce-dev-webhook-secret"
 
 
 class Waker:
@@ -26,8 +38,8 @@ class Waker:
     ``students-internal`` inline; wake-ups during a run coalesce into one more run.
     """
 
-    def __init__(self, runtime: PluginRuntime, work: Callable[[PluginRuntime], Awaitable[object]]) -> None:
-        self._runtime = runtime
+    def __init__(self, plugin: PluginRuntime, work: Callable[[PluginRuntime], Awaitable[object]]) -> None:
+        self._plugin = plugin
         self._work = work
         self._task: asyncio.Task[None] | None = None
         self._again = False
@@ -42,11 +54,11 @@ class Waker:
         while self._again:
             self._again = False
             try:
-                await self._work(self._runtime)
+                await self._work(self._plugin)
             except asyncio.CancelledError:
                 raise
             except Exception:
-                self._runtime.log.exception("background outbox drain failed; the outbox job retries it")
+                self._plugin.log.exception("background work failed; its job retries it")
 
     async def idle(self) -> None:
         """Wait until no run is in progress (tests, shut-down)."""
@@ -68,39 +80,100 @@ class EcommerceState:
 
     config: EcommerceConfig
     provider: PaymentProvider
-    waker: Waker | None = None
+    webhook_secret: str
+    wakers: dict[str, Waker] = field(default_factory=dict)
+
+    async def aclose(self) -> None:
+        """Stop background work and release the provider (shut-down, end of a CLI command)."""
+        for waker in self.wakers.values():
+            await waker.stop()
+        await self.provider.close()
 
 
 _states: weakref.WeakKeyDictionary[PluginRuntime, EcommerceState] = weakref.WeakKeyDictionary()
 
 
-def build_provider(runtime: PluginRuntime, config: EcommerceConfig) -> PaymentProvider:
-    """Stripe when a secret key is configured, else the dev provider."""
+def dev_webhook_secret(data_dir: Path) -> str:
+    """The data directory's dev webhook secret, created (random, file mode 0600) on first use."""
+    path = data_dir / DEV_SECRET_FILE
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        pass
+    data_dir.mkdir(parents=True, exist_ok=True)
+    secret = "whsec_dev_" + secrets.token_hex(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process won the race
+        return path.read_text(encoding="utf-8").strip()
+    with os.fdopen(fd, "w", encoding="utf-8") as file:
+        file.write(secret)
+    return secret
+
+
+def build_state(plugin: PluginRuntime) -> EcommerceState:
+    """Parse the configuration and pick the provider: Stripe with a secret key, else the dev provider."""
+    config = EcommerceConfig.from_mapping(plugin.config)
     if config.uses_stripe:
-        return StripeProvider(config)
-    return DevProvider(runtime, config)
+        return EcommerceState(config, StripeProvider(config), config.stripe_webhook_secret)
+    secret = config.stripe_webhook_secret or dev_webhook_secret(Path(plugin.settings.data_dir))
+    return EcommerceState(config, DevProvider(plugin, config), secret)
 
 
-def state_of(runtime: PluginRuntime) -> EcommerceState:
+def state_of(plugin: PluginRuntime) -> EcommerceState:
     """The runtime's state, created on first use (CLI commands run without the start-up hook)."""
-    state = _states.get(runtime)
+    state = _states.get(plugin)
     if state is None:
-        config = EcommerceConfig.from_mapping(runtime.config)
-        state = EcommerceState(config=config, provider=build_provider(runtime, config))
-        _states[runtime] = state
+        state = _states[plugin] = build_state(plugin)
     return state
 
 
-def config_of(runtime: PluginRuntime) -> EcommerceConfig:
+def config_of(plugin: PluginRuntime) -> EcommerceConfig:
     """The runtime's parsed configuration."""
-    return state_of(runtime).config
+    return state_of(plugin).config
 
 
-async def close_state(runtime: PluginRuntime) -> None:
+def webhook_secret(plugin: PluginRuntime) -> str:
+    """The secret webhook signatures are checked with (Stripe's, or this data directory's dev secret)."""
+    return state_of(plugin).webhook_secret
+
+
+def waker(plugin: PluginRuntime, name: str, work: Callable[[PluginRuntime], Awaitable[object]]) -> Waker:
+    """The runtime's waker called ``name`` (created on first use)."""
+    wakers = state_of(plugin).wakers
+    if name not in wakers:
+        wakers[name] = Waker(plugin, work)
+    return wakers[name]
+
+
+def knows(plugin: PluginRuntime, name: str) -> bool:
+    """Whether the plugin ``name`` can be called (loaded here or configured by URL)."""
+    return plugin.host.knows(name)
+
+
+def public_url(plugin: PluginRuntime) -> str:
+    """The site's public base URL (links in emails)."""
+    return str(getattr(plugin.settings, "public_url", "") or plugin.settings.self_url).rstrip("/")
+
+
+def client_address(ctx: RequestContext) -> str | None:
+    """Where a GraphQL request came from (the socket's peer, or a trusted proxy's forwarded address)."""
+    address = getattr(ctx, "client_address", None)
+    if address is None and ctx.request is not None and ctx.request.client is not None:
+        address = ctx.request.client.host
+    return None if address is None else str(address)
+
+
+def request_address(plugin: PluginRuntime, request: Request) -> str | None:
+    """Where a REST request came from."""
+    resolve = getattr(plugin, "client_address", None)
+    if resolve is not None:
+        return None if (found := resolve(request)) is None else str(found)
+    return request.client.host if request.client is not None else None
+
+
+async def close_state(plugin: PluginRuntime) -> None:
     """Stop background work and release the provider (shut-down, end of a CLI command)."""
-    state = _states.pop(runtime, None)
-    if state is None:
-        return
-    if state.waker is not None:
-        await state.waker.stop()
-    await state.provider.close()
+    state = _states.pop(plugin, None)
+    if state is not None:
+        await state.aclose()

@@ -19,22 +19,14 @@ import asyncio
 import time
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-
 from byway.auth import Principal
 from byway.errors import BadUserInput, Forbidden, NotFound
 from byway_ecommerce import outbox
-from byway_ecommerce.fulfilment import Outcome, cancel_in, fulfil_in
-from byway_ecommerce.models import (
-    OUTBOX_DONE,
-    PAID,
-    PENDING,
-    PROVIDER_ID_LENGTH,
-    enrollment_outbox,
-    orders,
-)
-from byway_ecommerce.providers import ProviderError, ProviderSession
-from byway_ecommerce.state import state_of
+from byway_ecommerce.models import OUTBOX_DONE, PAID, PENDING, PROVIDER_ID_LENGTH
+from byway_ecommerce.settlement import settle_with_provider
+from byway_ecommerce.state import config_of
+from byway_ecommerce.store import orders as order_store
+from byway_ecommerce.store import outbox as outbox_store
 
 if TYPE_CHECKING:
     from byway.runtime import PluginRuntime
@@ -42,66 +34,34 @@ if TYPE_CHECKING:
 POLL_SECONDS = 0.05
 
 
-async def settle_with_provider(runtime: PluginRuntime, order_id: str, session_id: str, *, source: str) -> Outcome:
-    """Ask the provider about a PENDING order's session: fulfil it if paid, cancel it if expired."""
-    try:
-        checkout = await state_of(runtime).provider.retrieve_session(session_id)
-    except ProviderError as exc:
-        runtime.log.warning("cannot read session %s of order %s: %s", session_id, order_id, exc)
-        return Outcome("provider_unavailable", order_id)
-    if checkout is None:
-        return Outcome("unknown_session", order_id)
-    return await apply_session(runtime, order_id, checkout, source=source)
-
-
-async def apply_session(runtime: PluginRuntime, order_id: str, checkout: ProviderSession, *, source: str) -> Outcome:
-    """Apply what the provider says about a session to its order (own transaction, compare-and-set)."""
-    if checkout.is_paid:
-        async with runtime.sessions() as session, session.begin():
-            outcome = await fulfil_in(session, runtime, order_id, checkout, source=source, raw=checkout.raw)
-        if outcome.wake:
-            outbox.wake(runtime)
-        return outcome
-    if checkout.is_expired:
-        async with runtime.sessions() as session, session.begin():
-            return await cancel_in(session, order_id, checkout.id)
-    return Outcome("awaiting_payment", order_id)
-
-
-async def _rows(runtime: PluginRuntime, order_id: str) -> list[Any]:
-    box = enrollment_outbox.c
-    async with runtime.sessions() as session:
-        return list((await session.execute(select(box.status, box.claim_token).where(box.order_id == order_id))).all())
-
-
-async def verify_checkout(runtime: PluginRuntime, principal: Principal, session_id: Any) -> dict[str, Any]:
+async def verify_checkout(plugin: PluginRuntime, principal: Principal, session_id: Any) -> dict[str, Any]:
     """The ``verifyCheckout`` operation: ``{ok, orderId, status}``."""
     if not isinstance(session_id, str) or not session_id or len(session_id) > PROVIDER_ID_LENGTH:
         raise BadUserInput("sessionId must be a checkout session id", field="sessionId")
-    async with runtime.sessions() as session:
-        order = (
-            await session.execute(
-                select(orders.c.id, orders.c.status, orders.c.user_id).where(orders.c.provider_session_id == session_id)
-            )
-        ).first()
+    async with plugin.sessions() as session:
+        order = await order_store.order_of_session(session, session_id)
     if order is None:
         raise NotFound("No order has this checkout session", field="sessionId")
     if principal.is_user and not principal.is_admin and principal.user_id != order.user_id:
         raise Forbidden("This checkout belongs to another user")
     status = order.status
     if status == PENDING:
-        await settle_with_provider(runtime, order.id, session_id, source="verify")
-        async with runtime.sessions() as session:
-            status = (await session.execute(select(orders.c.status).where(orders.c.id == order.id))).scalar_one()
-    delivered = False
-    if status == PAID:
-        await outbox.drain(runtime, order_id=order.id)
-        deadline = time.monotonic() + state_of(runtime).config.verify_wait_seconds
-        while True:
-            rows = await _rows(runtime, order.id)
-            delivered = bool(rows) and all(row.status == OUTBOX_DONE for row in rows)
-            in_flight = any(row.claim_token is not None for row in rows)
-            if delivered or not in_flight or time.monotonic() >= deadline:
-                break
-            await asyncio.sleep(POLL_SECONDS)
-    return {"ok": status == PAID and delivered, "orderId": order.id, "status": status}
+        await settle_with_provider(plugin, order.id, session_id, source="verify")
+        async with plugin.sessions() as session:
+            status = await order_store.status_of(session, order.id)
+    delivered = status == PAID and await _delivered(plugin, order.id)
+    return {"ok": delivered, "orderId": order.id, "status": status}
+
+
+async def _delivered(plugin: PluginRuntime, order_id: str) -> bool:
+    """Deliver the order's due rows now, then wait (briefly) for rows another worker holds."""
+    await outbox.drain(plugin, order_id=order_id)
+    deadline = time.monotonic() + config_of(plugin).verify_wait_seconds
+    while True:
+        async with plugin.sessions() as session:
+            rows = await outbox_store.states_of_order(session, order_id)
+        delivered = bool(rows) and all(row.status == OUTBOX_DONE for row in rows)
+        in_flight = any(row.claim_token is not None for row in rows)
+        if delivered or not in_flight or time.monotonic() >= deadline:
+            return delivered
+        await asyncio.sleep(POLL_SECONDS)

@@ -17,14 +17,14 @@ import json
 from typing import TYPE_CHECKING, Any
 
 import stripe
-from sqlalchemy import select
 
-from byway.db import insert_for, utcnow
-from byway_ecommerce import outbox
+from byway.auth import SERVICE, Principal
+from byway_ecommerce import workers
+from byway_ecommerce.audit import record
 from byway_ecommerce.fulfilment import Outcome, cancel_in, fulfil_in, refund_in
-from byway_ecommerce.models import orders, processed_events
 from byway_ecommerce.providers import ProviderSession
-from byway_ecommerce.state import config_of
+from byway_ecommerce.state import webhook_secret
+from byway_ecommerce.store import events as store
 
 if TYPE_CHECKING:
     from byway.runtime import PluginRuntime
@@ -36,6 +36,8 @@ PAID_EVENTS = frozenset({"checkout.session.completed", "checkout.session.async_p
 CANCEL_EVENTS = frozenset({"checkout.session.async_payment_failed", "checkout.session.expired"})
 REFUND_EVENTS = frozenset({"charge.refunded"})
 HANDLED_EVENTS = PAID_EVENTS | CANCEL_EVENTS | REFUND_EVENTS
+#: Who acted, in the audit log, when a signed provider event refunds an order.
+PROVIDER = Principal(kind=SERVICE, service="payment-provider")
 
 
 def _refusal(message: str) -> tuple[int, dict[str, Any]]:
@@ -66,49 +68,51 @@ def verify_event(payload: bytes, signature: str | None, secret: str) -> dict[str
     return event
 
 
-async def handle_webhook(runtime: PluginRuntime, payload: bytes, signature: str | None) -> tuple[int, dict[str, Any]]:
+async def handle_webhook(
+    plugin: PluginRuntime, payload: bytes, signature: str | None, client_address: str | None = None
+) -> tuple[int, dict[str, Any]]:
     """Verify and apply one webhook delivery; returns ``(http_status, json_body)``."""
     try:
-        event = verify_event(payload, signature, config_of(runtime).webhook_secret)
+        event = verify_event(payload, signature, webhook_secret(plugin))
     except ValueError as exc:
-        runtime.log.warning("webhook refused: %s", exc)
+        plugin.log.warning("webhook refused: %s", exc)
         return _refusal(str(exc))
     if event["type"] not in HANDLED_EVENTS:
         return 200, {"received": True, "id": event["id"], "type": event["type"], "result": "ignored"}
-    outcome = await apply_event(runtime, event)
+    outcome = await apply_event(plugin, event, client_address)
     if outcome.wake:
-        outbox.wake(runtime)
+        workers.wake(plugin)
     return 200, {"received": True, "id": event["id"], "type": event["type"], **outcome.as_json()}
 
 
-async def apply_event(runtime: PluginRuntime, event: dict[str, Any]) -> Outcome:
+async def apply_event(plugin: PluginRuntime, event: dict[str, Any], client_address: str | None = None) -> Outcome:
     """Record the event id and apply its effect in ONE transaction (a duplicate does nothing)."""
     obj: dict[str, Any] = event["data"]["object"]
-    async with runtime.sessions() as session, session.begin():
-        first = (
-            await session.execute(
-                insert_for(session)(processed_events)
-                .values(event_id=event["id"], type=event["type"], received_at=utcnow())
-                .on_conflict_do_nothing(index_elements=["event_id"])
-                .returning(processed_events.c.event_id)
-            )
-        ).first()
-        if first is None:
+    async with plugin.sessions() as session, session.begin():
+        if not await store.record_event(session, event["id"], event["type"]):
             return Outcome("duplicate")
         if event["type"] in REFUND_EVENTS:
-            return await refund_in(session, runtime, obj)
+            outcome = await refund_in(session, plugin, obj)
+            if outcome.order_id is not None:
+                await record(
+                    session,
+                    principal=PROVIDER,
+                    action=f"orders.{outcome.result}",
+                    target=outcome.order_id,
+                    details={"eventId": event["id"], "amountRefunded": obj.get("amount_refunded")},
+                    client_address=client_address,
+                )
+            return outcome
         checkout = ProviderSession.from_stripe(obj)
         order_id = checkout.order_id
         if order_id is None and checkout.id:
-            order_id = (
-                await session.execute(select(orders.c.id).where(orders.c.provider_session_id == checkout.id))
-            ).scalar()
+            order_id = await store.order_id_of_session(session, checkout.id)
         if not order_id:
-            runtime.log.warning("event %s: session %s names no order; ignored", event["id"], checkout.id)
+            plugin.log.warning("event %s: session %s names no order; ignored", event["id"], checkout.id)
             return Outcome("unknown_order")
         if event["type"] in CANCEL_EVENTS:
             return await cancel_in(session, order_id, checkout.id)
         if not checkout.is_paid:
             # e.g. a bank debit: checkout.session.async_payment_succeeded follows.
             return Outcome("awaiting_payment", order_id)
-        return await fulfil_in(session, runtime, order_id, checkout, source="webhook", raw=event, event_id=event["id"])
+        return await fulfil_in(session, plugin, order_id, checkout, source="webhook", raw=event, event_id=event["id"])

@@ -234,3 +234,85 @@ class FakeCourses:
             return self._visible(_ctx(info).principal, id)
 
         return GraphQLApi(COURSES_SDL, [query])
+
+
+NOTIFICATIONS_SDL = """
+type Query { sent: Int! }
+type Mutation {
+  sendEmail(to: String!, subject: String!, text: String!, html: String, key: String): Boolean!
+}
+"""
+
+AUTHENTICATION_SDL = """
+type User { id: ID! email: String! }
+type Query { user(id: ID!): User }
+"""
+
+
+class FakeNotifications:
+    """``notifications``: ``sendEmail`` as the contract says (service only, idempotent on key per service),
+    recording what it received; ``fail_all`` makes it answer UPSTREAM_UNAVAILABLE."""
+
+    def __init__(self) -> None:
+        #: Every accepted message (once per key), with the calling service.
+        self.messages: list[dict[str, Any]] = []
+        #: Every sendEmail call, accepted or refused.
+        self.calls = 0
+        self.fail_all = False
+
+    @byway.hookimpl
+    def byway_register_plugin(self) -> PluginInfo:
+        return PluginInfo(name="notifications", description="test fake")
+
+    @byway.hookimpl
+    def byway_register_schema(self) -> GraphQLApi:
+        query = QueryType()
+        mutation = MutationType()
+
+        @query.field("sent")
+        def sent(_: Any, info: Any) -> int:
+            return len(self.messages)
+
+        @mutation.field("sendEmail")
+        def send_email(
+            _: Any, info: Any, to: str, subject: str, text: str, html: str | None = None, key: str | None = None
+        ) -> bool:
+            self.calls += 1
+            principal = _ctx(info).principal
+            if principal.is_anonymous:
+                raise Unauthenticated()
+            if not principal.is_service:
+                raise Forbidden("services only")
+            if self.fail_all:
+                raise UpstreamUnavailable("notifications is down (test switch)")
+            if key is not None and any(m["key"] == key and m["sender"] == principal.service for m in self.messages):
+                return True
+            message = {"to": to, "subject": subject, "text": text, "html": html, "key": key}
+            self.messages.append(message | {"sender": principal.service})
+            return True
+
+        return GraphQLApi(NOTIFICATIONS_SDL, [query, mutation])
+
+
+class FakeAuthentication:
+    """``authentication``: ``user(id)`` for services (the buyer's email for receipts)."""
+
+    def __init__(self) -> None:
+        self.emails: dict[str, str] = {}
+
+    @byway.hookimpl
+    def byway_register_plugin(self) -> PluginInfo:
+        return PluginInfo(name="authentication", description="test fake")
+
+    @byway.hookimpl
+    def byway_register_schema(self) -> GraphQLApi:
+        query = QueryType()
+
+        @query.field("user")
+        def user(_: Any, info: Any, id: str) -> dict[str, Any] | None:
+            principal = _ctx(info).principal
+            if not (principal.is_service or principal.is_admin or principal.user_id == id):
+                raise Forbidden("not yours")
+            return {"id": id, "email": self.emails[id]} if id in self.emails else None
+
+        return GraphQLApi(AUTHENTICATION_SDL, [query])

@@ -10,11 +10,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import stripe
 from byway_ecommerce import plugin as ecommerce_plugin
-from byway_ecommerce.config import DEV_WEBHOOK_SECRET
-from byway_ecommerce.state import state_of
+from byway_ecommerce.devcheckout import csrf_token
+from byway_ecommerce.state import state_of, webhook_secret
 from ecommerce_fakes import FakeCourses, FakeStudents
 from sqlalchemy import func, select
 
@@ -23,7 +24,13 @@ from byway.settings import Settings
 from byway.testing import TestApp, running_app
 
 #: Quiet by default: tests drive the worker themselves unless they test the jobs.
-TEST_CONFIG = {"outbox_interval_seconds": 3600, "reconcile_interval_seconds": 0, "outbox_backoff_seconds": 0.5}
+TEST_CONFIG = {
+    "outbox_interval_seconds": 3600,
+    "reconcile_interval_seconds": 0,
+    "outbox_backoff_seconds": 0.5,
+    "email_interval_seconds": 3600,
+    "dev_delivery_interval_seconds": 3600,
+}
 
 CREATE_CHECKOUT = """
 mutation Checkout($items: [CartItemInput!]!, $successUrl: String!, $cancelUrl: String!,
@@ -37,6 +44,9 @@ MY_ORDERS = """
 { myOrders { id studentId status totalCents currency email createdAt paidAt
              items { id courseId title priceCents currency } } }"""
 COURSE_ORDER_COUNT = "query C($c: ID!) { courseOrderCount(courseId: $c) }"
+
+#: The public constant that once signed dev events (issue 10 #4): no server may accept it now.
+OLD_DEV_SECRET = "whsec_byway_dev_provider_not_a_secret"
 
 SUCCESS = "https://shop.example/success"
 CANCEL = "https://shop.example/cancel"
@@ -62,7 +72,13 @@ class Shop:
     async def checkout(
         self, course_ids: list[str], *, token: str | None = None, student_id: str | None = None, **extra: Any
     ) -> dict[str, Any]:
-        """Run createCheckout; returns the whole response body."""
+        """Run createCheckout; returns the whole response body.
+
+        Naming a ``student_id`` without a token checks out as a service (anonymous callers may not
+        name a student).
+        """
+        if token is None and student_id is not None:
+            token = self.service()
         variables = {
             "items": [{"courseId": c} for c in course_ids],
             "successUrl": SUCCESS,
@@ -71,6 +87,10 @@ class Shop:
             **extra,
         }
         return await self.app.gql("ecommerce", CREATE_CHECKOUT, variables, token=token)
+
+    def service(self, name: str = "storefront") -> str:
+        """A service token of another plugin."""
+        return self.app.host.tokens.service_token(name)
 
     async def buy(
         self, course_ids: list[str], *, token: str | None = None, student_id: str | None = None, **extra: Any
@@ -85,8 +105,9 @@ class Shop:
         """verifyCheckout (query form); returns the whole response body."""
         return await self.app.gql("ecommerce", VERIFY_QUERY, {"s": session_id}, token=token)
 
-    async def post_event(self, event: dict[str, Any], secret: str = DEV_WEBHOOK_SECRET, **sign: Any) -> Any:
-        """POST a signed event to the webhook; returns the httpx response."""
+    async def post_event(self, event: dict[str, Any], secret: str | None = None, **sign: Any) -> Any:
+        """POST a signed event (by default with this server's webhook secret); returns the httpx response."""
+        secret = secret or webhook_secret(self.runtime)
         payload = json.dumps(event)
         header = sign_payload(payload, secret, **sign)
         return await self.app.client.post(
@@ -97,9 +118,12 @@ class Shop:
 
     async def settle(self) -> None:
         """Wait for the background outbox drain started by webhooks."""
-        waker = state_of(self.runtime).waker
-        if waker is not None:
+        for waker in list(state_of(self.runtime).wakers.values()):
             await waker.idle()
+
+    async def press(self, url: str, action: str) -> Any:
+        """Press Pay or Cancel on a dev checkout page (the form's CSRF token included); the httpx response."""
+        return await press(self.app.client, self.runtime, url, action)
 
     async def count(self, table: Any, *where: Any) -> int:
         """Rows of one of the plugin's tables."""
@@ -120,6 +144,13 @@ async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 5.0)
             return True
         await asyncio.sleep(0.02)
     return await check()
+
+
+async def press(client: Any, runtime: PluginRuntime, url: str, action: str) -> Any:
+    """POST the dev checkout form of ``url`` as its page does (with the CSRF token)."""
+    path = urlsplit(url).path
+    token = csrf_token(runtime, path.rsplit("/", 1)[-1])
+    return await client.post(path, data={"action": action, "csrf_token": token})
 
 
 def sign_payload(payload: str, secret: str, *, timestamp: int | None = None) -> str:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from byway_ecommerce.models import CANCELLED, PENDING, dev_sessions, order_items, orders
-from ecommerce_shop import COURSE_ORDER_COUNT, MY_ORDERS, Shop
+from ecommerce_shop import CANCEL, COURSE_ORDER_COUNT, CREATE_CHECKOUT, MY_ORDERS, SUCCESS, Shop
 
 from byway.testing import error_codes
 
@@ -58,7 +58,7 @@ async def test_existing_student_is_reused_and_duplicates_count_once(shop: Shop) 
     assert shop.students.calls["registerStudent"] == 0
 
 
-async def test_anonymous_buyer_names_an_existing_student(shop: Shop) -> None:
+async def test_a_service_names_an_existing_student(shop: Shop) -> None:
     student = shop.students.add_student(None)
     course = shop.courses.add_course(price=700)
     with shop.app.host.observe_calls() as calls:
@@ -68,9 +68,13 @@ async def test_anonymous_buyer_names_an_existing_student(shop: Shop) -> None:
     assert ("teach-internal", "CoursesByIds", "service") in [(c.target, c.operation, c.as_kind) for c in calls]
 
 
-async def test_anonymous_buyer_needs_a_student(shop: Shop) -> None:
+async def test_anonymous_buyer_must_log_in_and_a_named_student_must_exist(shop: Shop) -> None:
     course = shop.courses.add_course()
     body = await shop.checkout([course])
+    assert error_codes(body) == ["UNAUTHENTICATED"]
+    student = shop.students.add_student(None)
+    variables = {"items": [{"courseId": course}], "successUrl": SUCCESS, "cancelUrl": CANCEL, "studentId": student}
+    body = await shop.app.gql("ecommerce", CREATE_CHECKOUT, variables)  # anonymous, naming a student
     assert error_codes(body) == ["UNAUTHENTICATED"]
     body = await shop.checkout([course], student_id="stu_missing")
     assert error_codes(body) == ["NOT_FOUND"]

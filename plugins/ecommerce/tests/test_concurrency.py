@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+from byway_ecommerce.dev_provider import DevProvider
 from byway_ecommerce.models import OUTBOX_DONE, PAID, enrollment_outbox, orders, payments, processed_events
-from byway_ecommerce.providers import DevProvider
 from byway_ecommerce.state import state_of
 from ecommerce_shop import VERIFY_MUTATION, event, open_shop
 

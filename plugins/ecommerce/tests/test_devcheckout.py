@@ -23,7 +23,7 @@ async def test_page_shows_the_cart_and_pay_completes_the_order(shop: Shop) -> No
     assert "40.50 USD" in page.text
     assert "value='pay'" in page.text and "value='cancel'" in page.text
 
-    response = await shop.app.client.post(path(result["url"]), data={"action": "pay"})
+    response = await shop.press(result["url"], "pay")
     assert response.status_code == 303
     assert response.headers["location"] == f"https://shop.example/success?session_id={result['sessionId']}"
     await shop.settle()
@@ -41,7 +41,7 @@ async def test_page_shows_the_cart_and_pay_completes_the_order(shop: Shop) -> No
 
     page = await shop.app.client.get(path(result["url"]))
     assert "This checkout is paid" in page.text and "value='pay'" not in page.text
-    again = await shop.app.client.post(path(result["url"]), data={"action": "pay"})
+    again = await shop.press(result["url"], "pay")
     assert again.status_code == 303
     assert await shop.count(payments) == 1 and await shop.count(processed_events) == 1
 
@@ -51,14 +51,14 @@ async def test_page_shows_the_cart_and_pay_completes_the_order(shop: Shop) -> No
 
 async def test_cancel_cancels_the_order_and_closes_the_session(shop: Shop) -> None:
     result = await shop.buy([shop.courses.add_course()], token=shop.user())
-    response = await shop.app.client.post(path(result["url"]), data={"action": "cancel"})
+    response = await shop.press(result["url"], "cancel")
     assert response.status_code == 303
     assert response.headers["location"] == "https://shop.example/cancel"
     (order,) = await shop.rows(orders)
     assert order.status == CANCELLED
     (session,) = await shop.rows(dev_sessions)
     assert session.status == "expired"
-    response = await shop.app.client.post(path(result["url"]), data={"action": "pay"})
+    response = await shop.press(result["url"], "pay")
     assert response.status_code == 409
     assert await shop.count(payments) == 0
     page = await shop.app.client.get(path(result["url"]))

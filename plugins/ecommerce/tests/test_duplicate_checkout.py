@@ -14,7 +14,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from byway_ecommerce import open_checkout
+from byway_ecommerce import open_checkout, supersede
+from byway_ecommerce.dev_provider import DevProvider
 from byway_ecommerce.models import (
     CANCELLED,
     OUTBOX_DONE,
@@ -27,7 +28,6 @@ from byway_ecommerce.models import (
     orders,
     payments,
 )
-from byway_ecommerce.providers import DevProvider
 from byway_ecommerce.reconcile import reconcile
 from byway_ecommerce.state import state_of
 from ecommerce_fake_stripe import FakeStripe
@@ -83,7 +83,7 @@ async def test_same_cart_twice_returns_the_same_open_checkout(shop: Shop) -> Non
     assert shop.students.calls["enrollmentStatus"] == 2  # ownership is still asked every time
     assert (await order_row(shop, first["orderId"])).status == PENDING
     # The page of the reused session still takes the payment.
-    response = await shop.app.client.post(path(again["url"]), data={"action": "pay"})
+    response = await shop.press(again["url"], "pay")
     assert response.status_code == 303
     await shop.settle()
     assert (await order_row(shop, first["orderId"])).status == PAID
@@ -125,7 +125,7 @@ async def test_overlapping_cart_supersedes_the_old_checkout(shop: Shop) -> None:
     assert await guard(shop) == {(a, new["orderId"]), (b, new["orderId"])}
 
     # The old page no longer takes money, and says why.
-    refused = await shop.app.client.post(path(old["url"]), data={"action": "pay"})
+    refused = await shop.press(old["url"], "pay")
     assert refused.status_code == 409
     assert "replaced by a newer checkout" in refused.text
     page = await shop.app.client.get(path(old["url"]))
@@ -133,7 +133,7 @@ async def test_overlapping_cart_supersedes_the_old_checkout(shop: Shop) -> None:
     assert await shop.count(payments) == 0
 
     # The new one works.
-    response = await shop.app.client.post(path(new["url"]), data={"action": "pay"})
+    response = await shop.press(new["url"], "pay")
     assert response.status_code == 303
     await shop.settle()
     assert (await order_row(shop, new["orderId"])).status == PAID
@@ -190,7 +190,7 @@ async def test_a_session_about_to_expire_is_not_reused(shop: Shop) -> None:
 async def test_the_guard_is_released_whenever_an_order_leaves_pending(shop: Shop) -> None:
     token = shop.user("leaver")
     cancelled = await shop.buy([shop.courses.add_course()], token=token)
-    await shop.app.client.post(path(cancelled["url"]), data={"action": "cancel"})
+    await shop.press(cancelled["url"], "cancel")
     paid = await shop.buy([shop.courses.add_course(price=700)], token=token)
     await shop.post_event(event("checkout.session.completed", session_object(**_ids(paid), amount=700)))
     expired = await shop.buy([shop.courses.add_course()], token=token)
@@ -241,8 +241,18 @@ async def test_a_checkout_being_opened_is_waited_for(shop: Shop, monkeypatch: py
     assert await shop.count(orders) == 1
     assert await guard(shop) == {(course, first["orderId"])}
 
+    waiting = asyncio.Event()
+    still_opening = supersede.store.any_still_opening
+
+    async def observed(*args: Any) -> bool:
+        answer = await still_opening(*args)
+        waiting.set()  # the new request is waiting for the creator now
+        return answer
+
+    monkeypatch.setattr(supersede.store, "any_still_opening", observed)
+
     async def creator_finishes() -> None:
-        await asyncio.sleep(0.1)
+        await asyncio.wait_for(waiting.wait(), timeout=5)
         await set_order(shop, first["orderId"], provider_session_id=first["sessionId"])
 
     monkeypatch.setattr(open_checkout, "WAIT_SECONDS", 5.0)
@@ -273,7 +283,7 @@ async def test_paying_a_superseded_checkout_still_enrolls_and_is_flagged(
         caplog.clear()
 
         # The buyer pays the new checkout too: course a is paid twice.
-        await shop.app.client.post(path(new["url"]), data={"action": "pay"})
+        await shop.press(new["url"], "pay")
         await shop.settle()
         (warning,) = [r for r in caplog.records if r.levelno == logging.WARNING]
         assert "duplicate payment" in warning.getMessage() and old["orderId"] in warning.getMessage()

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from byway_ecommerce import plugin as ecommerce_plugin
+from byway_ecommerce.dev_provider import DevProvider
 from byway_ecommerce.models import (
     CANCELLED,
     OUTBOX_DONE,
@@ -20,7 +21,6 @@ from byway_ecommerce.models import (
     orders,
     payments,
 )
-from byway_ecommerce.providers import DevProvider
 from byway_ecommerce.state import state_of
 from click.testing import CliRunner
 from ecommerce_fakes import FakeCourses, FakeStudents

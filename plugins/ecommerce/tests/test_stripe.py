@@ -17,11 +17,11 @@ from byway_ecommerce.models import (
     orders,
     payments,
 )
-from byway_ecommerce.providers import StripeProvider
 from byway_ecommerce.state import state_of
+from byway_ecommerce.stripe_provider import StripeProvider
 from ecommerce_fake_stripe import SECRET_KEY, WEBHOOK_SECRET, FakeStripe, parse_form
 from ecommerce_fakes import FakeCourses, FakeStudents
-from ecommerce_shop import Shop, event, settings_with
+from ecommerce_shop import OLD_DEV_SECRET, Shop, event, settings_with
 
 from byway.app import create_app
 from byway.plugins import PluginError
@@ -117,8 +117,8 @@ async def test_paid_at_stripe_then_verify_and_webhook(stripe_shop: tuple[Shop, F
     # Stripe's own event, signed with the endpoint's secret, arrives late: a no-op.
     response = await shop.post_event(event("checkout.session.completed", session), secret=WEBHOOK_SECRET)
     assert response.json()["result"] == "already_paid"
-    # The dev secret is worthless once Stripe is configured.
-    response = await shop.post_event(event("checkout.session.completed", session))
+    # The old public dev secret (and any other) is worthless once Stripe is configured.
+    response = await shop.post_event(event("checkout.session.completed", session), secret=OLD_DEV_SECRET)
     assert response.status_code == 400
     # The order is PAID: verify answers from the database without asking Stripe again.
     await shop.verify(result["sessionId"], token=token)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from byway_ecommerce.dev_provider import DevProvider
 from byway_ecommerce.models import CANCELLED, OUTBOX_DONE, OUTBOX_PENDING, PAID, PENDING, enrollment_outbox, payments
-from byway_ecommerce.providers import DevProvider
 from byway_ecommerce.state import state_of
 from ecommerce_shop import VERIFY_MUTATION, Shop, event
 

@@ -6,7 +6,6 @@ import json
 import time
 from typing import Any
 
-from byway_ecommerce.config import DEV_WEBHOOK_SECRET
 from byway_ecommerce.models import (
     CANCELLED,
     OUTBOX_DONE,
@@ -20,6 +19,7 @@ from byway_ecommerce.models import (
     payments,
     processed_events,
 )
+from byway_ecommerce.state import webhook_secret
 from ecommerce_shop import Shop, event, session_object, sign_payload
 
 
@@ -95,7 +95,7 @@ async def test_missing_or_malformed_signature_is_refused(shop: Shop) -> None:
 async def test_tampered_body_is_refused(shop: Shop) -> None:
     result, _ = await pending_order(shop)
     payload = json.dumps(paid_event(result, 1000))
-    header = sign_payload(payload, DEV_WEBHOOK_SECRET)
+    header = sign_payload(payload, webhook_secret(shop.runtime))
     tampered = payload.replace('"amount_total": 1000', '"amount_total": 1')
     assert tampered != payload
     response = await shop.app.client.post(
@@ -146,7 +146,7 @@ async def test_unknown_event_types_are_acknowledged_and_ignored(shop: Shop) -> N
 
 async def test_signed_payload_that_is_not_an_event_is_refused(shop: Shop) -> None:
     for payload in ("not json", "[1, 2]", json.dumps({"id": "evt_1", "object": "event", "type": "x"})):
-        header = sign_payload(payload, DEV_WEBHOOK_SECRET)
+        header = sign_payload(payload, webhook_secret(shop.runtime))
         response = await shop.app.client.post(
             "/api/ecommerce/stripe/webhook", content=payload, headers={"Stripe-Signature": header}
         )

@@ -18,8 +18,29 @@ query User($id: ID!) {
 }
 """
 
-# ``byway audit`` (as service): which referenced users and courses still exist. Declared on the
-# relations (``Relation.exists``), which the host validates at start-up like the operations.
+#: teach-internal, as service: a lesson and its course (updateProgress never trusts the client for either).
+LESSONS = """
+query Lessons($ids: [ID!]!) {
+  lessonsByIds(ids: $ids) { id courseId }
+}
+"""
+
+#: teach-internal, as service: what progress and Enrollment.course need of each course (one call per request).
+COURSE_OUTLINES = """
+query CourseOutlines($ids: [ID!]!) {
+  coursesByIds(ids: $ids) { id title coverUrl lessonCount lessonIds }
+}
+"""
+
+#: authentication, as service: the learner's name for a certificate (when their student has none).
+USER_NAMES = """
+query UserNames($ids: [ID!]!) {
+  usersByIds(ids: $ids) { id firstName lastName }
+}
+"""
+
+# ``byway audit`` (as service): which referenced users, courses and lessons still exist. Declared on
+# the relations (``Relation.exists``), which the host validates at start-up like the operations.
 USERS_EXIST = """
 query UsersExist($ids: [ID!]!) {
   usersByIds(ids: $ids) { id }
@@ -30,5 +51,16 @@ query CoursesExist($ids: [ID!]!) {
   coursesByIds(ids: $ids) { id }
 }
 """
+LESSONS_EXIST = """
+query LessonsExist($ids: [ID!]!) {
+  lessonsByIds(ids: $ids) { id }
+}
+"""
 
-OPERATIONS = [Operation("teach-internal", COURSE), Operation("authentication", USER)]
+OPERATIONS = [
+    Operation("teach-internal", COURSE),
+    Operation("authentication", USER),
+    Operation("teach-internal", LESSONS),
+    Operation("teach-internal", COURSE_OUTLINES),
+    Operation("authentication", USER_NAMES),
+]

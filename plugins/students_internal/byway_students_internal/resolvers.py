@@ -7,6 +7,8 @@
   services and admins.
 * Questions about a student (``isEnrolled``, ``enrollmentStatus``, ``myCourses``, ``student``) are
   answered to services, admins and that student only.
+
+Progress, completion and certificates are in :mod:`.learning`; ``BINDABLES`` holds both.
 """
 
 from __future__ import annotations
@@ -19,12 +21,11 @@ from graphql import GraphQLResolveInfo
 from byway.auth import require_service_or_admin, require_user
 from byway.context import RequestContext
 from byway.errors import BadUserInput, Forbidden, NotFound
-from byway_students_internal import store
+from byway_students_internal import learning, store
 from byway_students_internal.access import authorize_registration, fetch_course, own_user_id, student_for
 
 query = QueryType()
 mutation = MutationType()
-bindables = [query, mutation]
 
 #: Most course ids enrollmentStatus answers for in one call.
 STATUS_IDS_MAX = 500
@@ -193,3 +194,6 @@ async def resolve_revoke_enrollment(
         removed = await store.delete_enrollment(session, studentId, courseId)
         await session.commit()
     return removed
+
+
+BINDABLES = [query, mutation, *learning.BINDABLES]

@@ -8,6 +8,7 @@ read-then-insert: two requests would both see nothing and one would fail.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from byway.db import insert_for, iso_utc, new_id, utcnow
 from byway.runtime import PluginRuntime
-from byway_students_internal.models import enrollments, students
+from byway_students_internal.models import certificates, enrollments, lesson_progress, students
 
 Record = dict[str, Any]
 
@@ -136,6 +137,143 @@ async def held_course_ids(plugin: PluginRuntime) -> list[str]:
     return await _distinct(plugin, enrollments.c.course_id)
 
 
+async def held_lesson_ids(plugin: PluginRuntime) -> list[str]:
+    """The distinct teach-internal lesson ids progress records hold (``Relation.held_ids``)."""
+    return await _distinct(plugin, lesson_progress.c.lesson_id)
+
+
+async def held_progress_course_ids(plugin: PluginRuntime) -> list[str]:
+    """The distinct teach-internal course ids progress records hold (``Relation.held_ids``)."""
+    return await _distinct(plugin, lesson_progress.c.course_id)
+
+
+async def held_certificate_course_ids(plugin: PluginRuntime) -> list[str]:
+    """The distinct teach-internal course ids certificates hold (``Relation.held_ids``)."""
+    return await _distinct(plugin, certificates.c.course_id)
+
+
 async def _distinct(plugin: PluginRuntime, column: Column[str]) -> list[str]:
     async with plugin.sessions() as session:
         return list((await session.execute(select(column).where(column.is_not(None)).distinct())).scalars())
+
+
+# --- progress ----------------------------------------------------------------------------------
+
+
+def progress_record(row: Any) -> Record:
+    """A ``LessonProgress`` as the schema serves it."""
+    return {
+        "id": row.id,
+        "lessonId": row.lesson_id,
+        "courseId": row.course_id,
+        "completed": row.completed,
+        "updatedAt": iso_utc(row.updated_at),
+    }
+
+
+async def upsert_progress(
+    session: AsyncSession, student_id: str, lesson_id: str, course_id: str, completed: bool
+) -> Record:
+    """Set a student's progress on a lesson (one row per (student, lesson); not committed)."""
+    insert = insert_for(session)(lesson_progress).values(
+        id=new_id(),
+        student_id=student_id,
+        lesson_id=lesson_id,
+        course_id=course_id,
+        completed=completed,
+        updated_at=utcnow(),
+    )
+    stmt = insert.on_conflict_do_update(
+        index_elements=["student_id", "lesson_id"],
+        set_={"completed": completed, "course_id": course_id, "updated_at": insert.excluded.updated_at},
+    ).returning(*lesson_progress.c)
+    return progress_record((await session.execute(stmt)).one())
+
+
+async def progress_of(session: AsyncSession, student_id: str, course_id: str | None = None) -> list[Record]:
+    """A student's progress records (of one course, or all), by course then time."""
+    stmt = select(lesson_progress).where(lesson_progress.c.student_id == student_id)
+    if course_id is not None:
+        stmt = stmt.where(lesson_progress.c.course_id == course_id)
+    stmt = stmt.order_by(lesson_progress.c.course_id, lesson_progress.c.updated_at, lesson_progress.c.id)
+    return [progress_record(row) for row in (await session.execute(stmt)).all()]
+
+
+async def completed_lessons(session: AsyncSession, student_ids: Sequence[str]) -> dict[str, set[str]]:
+    """The lessons each student has completed (one query), by student id."""
+    done: dict[str, set[str]] = {student_id: set() for student_id in student_ids}
+    if not student_ids:
+        return done
+    stmt = select(lesson_progress.c.student_id, lesson_progress.c.lesson_id).where(
+        lesson_progress.c.student_id.in_(set(student_ids)), lesson_progress.c.completed.is_(True)
+    )
+    for row in (await session.execute(stmt)).all():
+        done[row.student_id].add(row.lesson_id)
+    return done
+
+
+# --- certificates ------------------------------------------------------------------------------
+
+
+def certificate_record(row: Any) -> Record:
+    """A ``Certificate`` as the schema serves it (``url`` is added by the resolver)."""
+    return {
+        "id": row.id,
+        "code": row.code,
+        "studentId": row.student_id,
+        "courseId": row.course_id,
+        "courseTitle": row.course_title,
+        "studentName": row.student_name,
+        "issuedAt": iso_utc(row.issued_at),
+    }
+
+
+def new_certificate_code() -> str:
+    """An unguessable public code: 128 random bits, URL-safe (22 characters)."""
+    return secrets.token_urlsafe(16)
+
+
+async def issue_certificate(
+    session: AsyncSession, student_id: str, course_id: str, *, student_name: str, course_title: str
+) -> tuple[Record, bool]:
+    """The student's certificate of the course, issued now if missing (not committed); True if issued now."""
+    stmt = (
+        insert_for(session)(certificates)
+        .values(
+            id=new_id(),
+            code=new_certificate_code(),
+            student_id=student_id,
+            course_id=course_id,
+            student_name=student_name[:200],
+            course_title=course_title[:200],
+            issued_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["student_id", "course_id"])
+        .returning(*certificates.c)
+    )
+    row = (await session.execute(stmt)).first()
+    if row is not None:
+        return certificate_record(row), True
+    existing = await certificates_of(session, [(student_id, course_id)])
+    return existing[(student_id, course_id)], False
+
+
+async def certificates_of(session: AsyncSession, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Record]:
+    """The certificates among (student id, course id) pairs (one query), by pair."""
+    if not pairs:
+        return {}
+    students_ = {student for student, _ in pairs}
+    courses_ = {course for _, course in pairs}
+    stmt = select(certificates).where(certificates.c.student_id.in_(students_), certificates.c.course_id.in_(courses_))
+    wanted = set(pairs)
+    found: dict[tuple[str, str], Record] = {}
+    for row in (await session.execute(stmt)).all():
+        if (row.student_id, row.course_id) in wanted:
+            found[(row.student_id, row.course_id)] = certificate_record(row)
+    return found
+
+
+async def certificate_by_code(session: AsyncSession, code: str) -> Record | None:
+    """The certificate with this public code, or None."""
+    row = (await session.execute(select(certificates).where(certificates.c.code == code))).first()
+    return certificate_record(row) if row else None

@@ -62,9 +62,15 @@ class FakeTeach:
         def resolve_my_teacher_profile(_: Any, info: GraphQLResolveInfo) -> dict[str, Any] | None:
             return self.profiles.get(info.context.principal.user_id or "")
 
+        @query.field("teacherProfilesByIds")
+        def resolve_by_ids(_: Any, info: GraphQLResolveInfo, ids: list[str]) -> list[dict[str, Any] | None]:
+            require_service_or_admin(info.context.principal)
+            by_id = {profile["id"]: profile for profile in self.profiles.values()}
+            return [by_id.get(profile_id) for profile_id in ids]
+
         type_defs = """
-        type TeacherProfile { id: ID! userId: ID! verified: Boolean! }
-        type Query { myTeacherProfile: TeacherProfile }
+        type TeacherProfile { id: ID! userId: ID! verified: Boolean! bio: String }
+        type Query { myTeacherProfile: TeacherProfile  teacherProfilesByIds(ids: [ID!]!): [TeacherProfile]! }
         """
         return GraphQLApi(type_defs, [query])
 
@@ -91,9 +97,12 @@ class FakeAuthentication:
         @query.field("usersByIds")
         def resolve_users_by_ids(_: Any, info: GraphQLResolveInfo, ids: list[str]) -> list[dict[str, Any] | None]:
             require_service_or_admin(info.context.principal)
-            return [{"id": i} if i in self.users else None for i in ids]
+            return [{"id": i, "firstName": "Fake", "lastName": i} if i in self.users else None for i in ids]
 
-        type_defs = "type User { id: ID! } type Query { user(id: ID!): User  usersByIds(ids: [ID!]!): [User]! }"
+        type_defs = """
+        type User { id: ID! firstName: String lastName: String teacherProfileId: ID }
+        type Query { user(id: ID!): User  usersByIds(ids: [ID!]!): [User]! }
+        """
         return GraphQLApi(type_defs, [query])
 
 
@@ -158,6 +167,26 @@ class World:
                 as_="owner",
             )
         return course_id
+
+    async def lessons(self, course_id: str, count: int, *, module_title: str = "Module") -> list[str]:
+        """``count`` new lessons (ids, in order) in a new module of the owner's course."""
+        data = await self.ok(
+            TI,
+            "mutation($c: ID!, $t: String!) { createModule(courseId: $c, title: $t) { id } }",
+            {"c": course_id, "t": module_title},
+            as_="owner",
+        )
+        module_id = data["createModule"]["id"]
+        ids: list[str] = []
+        for n in range(count):
+            data = await self.ok(
+                TI,
+                'mutation($m: ID!, $t: String!) { createLesson(moduleId: $m, title: $t, content: "c") { id } }',
+                {"m": module_id, "t": f"Lesson {n + 1}"},
+                as_="owner",
+            )
+            ids.append(data["createLesson"]["id"])
+        return ids
 
     async def student_id(self, who: str) -> str:
         """The student id of a test user (registered by a service if needed)."""

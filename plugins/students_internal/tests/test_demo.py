@@ -26,6 +26,22 @@ async def test_demo_student_is_created_once_and_enrolled_in_the_free_course(worl
     assert data["myCourses"] == [{"courseId": course}]
 
 
+async def test_the_demo_student_is_part_way_through_the_free_course(world: World) -> None:
+    course = await world.course()
+    lessons = await world.lessons(course, 4)
+    facts: dict[str, Any] = {
+        "student_user_id": world.user_id("student"),
+        "free_course_id": course,
+        "free_course_lesson_ids": lessons,
+    }
+    lines = await demo.seed(world.app.host.plugins[SI], facts)
+    assert "completed 2 of its 4 lessons" in lines[1]
+    await demo.seed(world.app.host.plugins[SI], facts)  # idempotent
+    data = await world.ok(SI, "{ myCourses { progress completed } myProgress { lessonId completed } }", as_="student")
+    assert data["myCourses"] == [{"progress": 50, "completed": False}]
+    assert data["myProgress"] == [{"lessonId": lesson, "completed": True} for lesson in lessons[:2]]
+
+
 async def test_demo_without_a_free_course_only_creates_the_student(world: World) -> None:
     facts: dict[str, Any] = {"student_user_id": world.user_id("student")}
     lines = await demo.seed(world.app.host.plugins[SI], facts)

@@ -1,7 +1,8 @@
-"""Per-request DataLoaders: modules, lessons and the caller's enrollments, each loaded in batches.
+"""Per-request DataLoaders: modules, lessons, counts, teachers and the caller's enrollments, in batches.
 
 ``enrollment_loader`` is what keeps ``Course.isEnrolled`` (and lesson content gating) at ONE call to
-``students-internal`` per request, however many courses the response holds.
+``students-internal`` per request, and ``teacher_loader`` ``Course.teacher`` at ONE call to
+``authentication`` and ONE to ``teach``, however many courses the response holds.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from typing import Any
 from byway.client import CrossPluginError
 from byway.context import DataLoader, RequestContext
 from byway_teach_internal import store
-from byway_teach_internal.operations import ENROLLMENT_STATUS
+from byway_teach_internal.operations import ENROLLMENT_STATUS, TEACHER_PROFILES, TEACHER_USERS
 
-#: students-internal's enrollmentStatus accepts at most this many course ids per call.
+#: students-internal's enrollmentStatus (and the by-ids queries) accept at most this many ids per call.
 ENROLLMENT_STATUS_MAX_IDS = 500
+IDS_MAX = 500
 
 
 def enrollment_loader(ctx: RequestContext) -> DataLoader[str, bool]:
@@ -57,3 +59,78 @@ def lessons_loader(ctx: RequestContext) -> DataLoader[str, list[dict[str, Any]]]
         return [grouped[module_id] for module_id in module_ids]
 
     return ctx.loader("teach-internal.lessons", batch)
+
+
+def lesson_count_loader(ctx: RequestContext) -> DataLoader[str, int]:
+    """Course id -> how many lessons it has (one query for all the courses of a response)."""
+
+    async def batch(course_ids: list[str]) -> list[int]:
+        async with ctx.session() as session:
+            counts = await store.lesson_counts(session, course_ids)
+        return [counts[course_id] for course_id in course_ids]
+
+    return ctx.loader("teach-internal.lesson-count", batch)
+
+
+def lesson_ids_loader(ctx: RequestContext) -> DataLoader[str, list[str]]:
+    """Course id -> its lesson ids in outline order (one query for all the courses of a response)."""
+
+    async def batch(course_ids: list[str]) -> list[list[str]]:
+        async with ctx.session() as session:
+            grouped = await store.lesson_ids_of_courses(session, course_ids)
+        return [grouped[course_id] for course_id in course_ids]
+
+    return ctx.loader("teach-internal.lesson-ids", batch)
+
+
+async def _by_ids(ctx: RequestContext, plugin: str, document: str, ids: list[str], what: str) -> list[Any]:
+    """The single root field's entries of a by-ids query sent as service, chunk by chunk."""
+    entries: list[Any] = []
+    for start in range(0, len(ids), IDS_MAX):
+        try:
+            data = await ctx.client.call(plugin, document, {"ids": ids[start : start + IDS_MAX]}, as_="service")
+        except CrossPluginError as exc:
+            raise exc.for_caller(what) from exc
+        entries.extend(next(iter(data.values())) or [])
+    return entries
+
+
+def _display_name(user: dict[str, Any]) -> str | None:
+    name = user.get("displayName") or " ".join(p for p in (user.get("firstName"), user.get("lastName")) if p)
+    return name or None
+
+
+def teacher_loader(ctx: RequestContext) -> DataLoader[str, dict[str, Any] | None]:
+    """Teacher user id -> ``CourseTeacher``: one call to authentication, then one to teach, per request.
+
+    None when authentication is not available to this plugin (nothing to say who the teacher is).
+    """
+
+    async def batch(user_ids: list[str]) -> list[dict[str, Any] | None]:
+        if not ctx.plugin.host.knows("authentication"):
+            return [None] * len(user_ids)
+        users = await _by_ids(ctx, "authentication", TEACHER_USERS, user_ids, "Could not fetch the teachers")
+        found = {user["id"]: user for user in users if user}
+        profile_ids = sorted({u["teacherProfileId"] for u in found.values() if u.get("teacherProfileId")})
+        profiles: dict[str, dict[str, Any]] = {}
+        if profile_ids and ctx.plugin.host.knows("teach"):
+            entries = await _by_ids(ctx, "teach", TEACHER_PROFILES, profile_ids, "Could not fetch the teachers")
+            profiles = {p["userId"]: p for p in entries if p}
+        result: list[dict[str, Any] | None] = []
+        for user_id in user_ids:
+            user = found.get(user_id)
+            if user is None:
+                result.append(None)
+                continue
+            profile = profiles.get(user_id) or {}
+            result.append(
+                {
+                    "userId": user_id,
+                    "displayName": _display_name(user),
+                    "bio": profile.get("bio"),
+                    "avatarUrl": user.get("avatarUrl"),
+                }
+            )
+        return result
+
+    return ctx.loader("teach-internal.teacher", batch)

@@ -1,4 +1,10 @@
-"""The tables of ``teach-internal``: courses, their modules and their lessons."""
+"""The tables of ``teach-internal``: courses, their modules and their lessons.
+
+The full-text index of the catalogue is not a table of this metadata: it lives beside ``courses``
+in a form particular to each database (an FTS5 external-content table kept in step by triggers on
+SQLite, a generated ``tsvector`` column with a GIN index on Postgres), created by the migration
+``b7c41e2f9a10`` and excluded from autogenerate (see :data:`FULL_TEXT_OBJECTS`).
+"""
 
 from __future__ import annotations
 
@@ -24,6 +30,10 @@ USER_ID_LENGTH = 64
 TITLE_MAX = 200
 DESCRIPTION_MAX = 10_000
 CONTENT_MAX = 100_000
+CATEGORY_MAX = 60
+URL_MAX = 2000
+DIFFICULTIES = ("BEGINNER", "INTERMEDIATE", "ADVANCED")
+LESSON_TYPES = ("TEXT", "VIDEO", "QUIZ")
 
 courses = Table(
     "courses",
@@ -37,6 +47,10 @@ courses = Table(
     Column("currency", String(3), nullable=False),
     Column("published", Boolean, nullable=False, default=False),
     Column("created_at", UTCDateTime(), nullable=False),
+    # Catalogue facets (second round): trimmed category (filtered case-insensitively), level, cover.
+    Column("category", String(CATEGORY_MAX), nullable=True),
+    Column("difficulty", String(16), nullable=True),
+    Column("cover_url", String(URL_MAX), nullable=True),
     # The catalogue is listed by (created_at, id) over published courses (keyset pagination).
     Index("ix_courses_published_created_id", "published", "created_at", "id"),
 )
@@ -49,6 +63,8 @@ modules = Table(
     Column("title", String(TITLE_MAX), nullable=False),
     Column("position", Integer, nullable=False),
     Index("ix_modules_course_position", "course_id", "position"),
+    # Dense positions 1..n per course: never two modules in one place (reorders write in two phases).
+    Index("uq_modules_course_position", "course_id", "position", unique=True),
 )
 
 lessons = Table(
@@ -60,5 +76,14 @@ lessons = Table(
     Column("content", Text, nullable=True),
     Column("preview", Boolean, nullable=False, default=False),
     Column("position", Integer, nullable=False),
+    Column("type", String(8), nullable=False, server_default="TEXT"),
+    #: Seconds.
+    Column("duration", Integer, nullable=True),
+    Column("video_url", String(URL_MAX), nullable=True),
     Index("ix_lessons_module_position", "module_id", "position"),
+    Index("uq_lessons_module_position", "module_id", "position", unique=True),
 )
+
+#: Database objects of the full-text index that migrations create by hand (not in this metadata).
+FULL_TEXT_OBJECTS = frozenset({"courses_fts", "search_vector", "ix_courses_search_vector"})
+metadata.info["unmanaged"] = FULL_TEXT_OBJECTS

@@ -18,17 +18,17 @@ query EnrollmentStatus($courseIds: [ID!]!) {
 }
 """
 
-#: students-internal, as service: enrollments that restrict deleting a course.
-COURSE_ENROLLMENT_COUNT = """
-query CourseEnrollmentCount($courseId: ID!) {
-  courseEnrollmentCount(courseId: $courseId)
+#: authentication, as service: the teachers of the courses of a response (Course.teacher, one call).
+TEACHER_USERS = """
+query TeacherUsers($ids: [ID!]!) {
+  usersByIds(ids: $ids) { id firstName lastName teacherProfileId }
 }
 """
 
-#: ecommerce, as service (only when the host knows ecommerce): orders that restrict deleting a course.
-COURSE_ORDER_COUNT = """
-query CourseOrderCount($courseId: ID!) {
-  courseOrderCount(courseId: $courseId)
+#: teach, as service: the profiles of those teachers (Course.teacher, one call).
+TEACHER_PROFILES = """
+query TeacherProfiles($ids: [ID!]!) {
+  teacherProfilesByIds(ids: $ids) { id userId bio }
 }
 """
 
@@ -43,6 +43,6 @@ query UsersExist($ids: [ID!]!) {
 OPERATIONS = [
     Operation("teach", MY_TEACHER_PROFILE),
     Operation("students-internal", ENROLLMENT_STATUS),
-    Operation("students-internal", COURSE_ENROLLMENT_COUNT),
-    Operation("ecommerce", COURSE_ORDER_COUNT),
+    Operation("authentication", TEACHER_USERS),
+    Operation("teach", TEACHER_PROFILES),
 ]

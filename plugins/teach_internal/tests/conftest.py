@@ -1,8 +1,9 @@
 """Fixtures for teach-internal's tests.
 
-The app runs teach-internal and students-internal (deleteCourse and ``isEnrolled`` need it) with
-a tiny fake ``teach`` plugin, so these tests do not depend on the real one: its
-``myTeacherProfile`` answers from an in-memory dict keyed by the caller's user id. Callers are
+The app runs teach-internal and students-internal (deletes and ``isEnrolled`` need it) with a tiny
+fake ``teach`` plugin, so these tests do not depend on the real one: its ``myTeacherProfile`` and
+``teacherProfilesByIds`` answer from an in-memory dict keyed by the caller's user id. A fake
+``authentication`` (``usersByIds``) can be added for ``Course.teacher``. Callers are
 named by role (see ``PEOPLE``); ``service`` is ecommerce's service token.
 """
 
@@ -39,18 +40,18 @@ WHO = ["anonymous", "student", "other_student", "unverified_teacher", "teacher",
 
 
 class FakeTeach:
-    """A stand-in for the ``teach`` plugin: ``myTeacherProfile`` from ``profiles`` (by user id)."""
+    """A stand-in for the ``teach`` plugin: ``myTeacherProfile`` and ``teacherProfilesByIds`` from ``profiles``."""
 
     TYPE_DEFS = """
     type TeacherProfile { id: ID! userId: ID! bio: String subjects: [String!] verified: Boolean! }
-    type Query { myTeacherProfile: TeacherProfile }
+    type Query { myTeacherProfile: TeacherProfile  teacherProfilesByIds(ids: [ID!]!): [TeacherProfile]! }
     """
 
     def __init__(self) -> None:
         self.profiles: dict[str, dict[str, Any]] = {}
         for name, verified in (("unverified_teacher", False), ("teacher", True), ("owner", True)):
             user_id = PEOPLE[name][0]
-            self.profiles[user_id] = {"id": f"p-{user_id}", "userId": user_id, "verified": verified}
+            self.profiles[user_id] = {"id": f"p-{user_id}", "userId": user_id, "verified": verified, "bio": name}
 
     @byway.hookimpl
     def byway_register_plugin(self) -> PluginInfo:
@@ -64,29 +65,51 @@ class FakeTeach:
         def resolve_my_teacher_profile(_: Any, info: GraphQLResolveInfo) -> dict[str, Any] | None:
             return self.profiles.get(info.context.principal.user_id or "")
 
+        @query.field("teacherProfilesByIds")
+        def resolve_by_ids(_: Any, info: GraphQLResolveInfo, ids: list[str]) -> list[dict[str, Any] | None]:
+            require_service_or_admin(info.context.principal)
+            by_id = {profile["id"]: profile for profile in self.profiles.values()}
+            return [by_id.get(profile_id) for profile_id in ids]
+
         return GraphQLApi(self.TYPE_DEFS, [query])
 
 
-class FakeEcommerce:
-    """A stand-in for ``ecommerce``: ``courseOrderCount`` (service only) from ``orders`` by course id."""
+class FakeAuthentication:
+    """A stand-in for ``authentication``: ``usersByIds`` (services and admins) from ``PEOPLE``."""
 
-    def __init__(self) -> None:
-        self.orders: dict[str, int] = {}
+    TYPE_DEFS = """
+    type User { id: ID! firstName: String lastName: String teacherProfileId: ID }
+    type Query { user(id: ID!): User  usersByIds(ids: [ID!]!): [User]! }
+    """
 
     @byway.hookimpl
     def byway_register_plugin(self) -> PluginInfo:
-        return PluginInfo(name="ecommerce", description="test double of ecommerce")
+        return PluginInfo(name="authentication", description="test double of authentication")
 
     @byway.hookimpl
     def byway_register_schema(self) -> GraphQLApi:
         query = QueryType()
+        users = {
+            user_id: {
+                "id": user_id,
+                "firstName": name.replace("_", " ").title(),
+                "lastName": "Tester",
+                "teacherProfileId": f"p-{user_id}" if "teacher" in name or name == "owner" else None,
+            }
+            for name, (user_id, _roles) in PEOPLE.items()
+        }
 
-        @query.field("courseOrderCount")
-        def resolve_count(_: Any, info: GraphQLResolveInfo, courseId: str) -> int:
+        @query.field("user")
+        def resolve_user(_: Any, info: GraphQLResolveInfo, id: str) -> dict[str, Any] | None:
             require_service_or_admin(info.context.principal)
-            return self.orders.get(courseId, 0)
+            return users.get(id)
 
-        return GraphQLApi("type Query { courseOrderCount(courseId: ID!): Int! }", [query])
+        @query.field("usersByIds")
+        def resolve_users(_: Any, info: GraphQLResolveInfo, ids: list[str]) -> list[dict[str, Any] | None]:
+            require_service_or_admin(info.context.principal)
+            return [users.get(user_id) for user_id in ids]
+
+        return GraphQLApi(self.TYPE_DEFS, [query])
 
 
 COURSE_FIELDS = "id teacherId title description priceCents currency published createdAt"
@@ -244,6 +267,6 @@ async def shared_world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterato
 
 
 @pytest.fixture
-def fake_ecommerce() -> FakeEcommerce:
-    """A fresh fake ecommerce plugin (add it with ``open_world(fake_ecommerce)``)."""
-    return FakeEcommerce()
+def fake_authentication() -> FakeAuthentication:
+    """A fake authentication plugin (add it with ``open_world(fake_authentication)``)."""
+    return FakeAuthentication()

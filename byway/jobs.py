@@ -1,0 +1,145 @@
+"""Scheduled jobs that run once per interval across every worker and process.
+
+Time is cut into slots of ``interval_seconds`` (wall clock, so every process agrees on them). At
+each slot boundary every process running the plugin wakes and tries to claim the slot; one wins
+and runs the job, the others skip it:
+
+* A plugin on PostgreSQL: a session-level advisory lock (``pg_try_advisory_lock``) keyed by
+  plugin, job and slot, on a connection of its own, held until the slot is over, so a process that
+  wakes late in the slot cannot claim it again. Works across hosts that share the database.
+* Anything else (SQLite is single-host): an ``flock``-ed file per job in the data directory that
+  records the last slot claimed.
+
+A process that dies while holding a claim releases it (its connection closes, its file lock goes
+with the process): the slot may then run again in a surviving process, never be lost forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import hashlib
+import os
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
+
+if TYPE_CHECKING:
+    from byway.declarations import Job
+    from byway.runtime import PluginRuntime
+
+
+def slot_key(plugin: str, job: str, slot: int) -> int:
+    """The advisory-lock key of one slot of one job: a signed 64-bit hash."""
+    digest = hashlib.blake2b(f"byway-job:{plugin}:{job}:{slot}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def current_slot(interval: float, now: float | None = None) -> int:
+    """The number of the slot ``now`` falls in."""
+    return int((time.time() if now is None else now) // interval)
+
+
+class JobScheduler:
+    """Claims slots of one job for this process (see the module's documentation)."""
+
+    def __init__(self, runtime: PluginRuntime, job: Job) -> None:
+        self.runtime = runtime
+        self.job = job
+        self.interval = float(job.interval_seconds)
+        database = runtime.database
+        self._postgres_url = database.url if database is not None and not database.is_sqlite else None
+        self._engine: AsyncEngine | None = None
+        self._held: AsyncConnection | None = None
+        safe = f"{runtime.name}.{job.name}".replace("/", "_")
+        self._lock_file = Path(runtime.settings.data_dir) / "jobs" / f"{safe}.lock"
+
+    async def wait_for_next_slot(self) -> int:
+        """Sleep until the next slot begins; returns its number."""
+        now = time.time()
+        slot = current_slot(self.interval, now) + 1
+        await asyncio.sleep(max(slot * self.interval - now, 0))
+        return slot
+
+    async def claim(self, slot: int) -> bool:
+        """True when this process won ``slot`` (it then runs the job); releases the previous slot."""
+        await self.release()
+        if self._postgres_url is not None:
+            return await self._claim_postgres(slot)
+        return await asyncio.to_thread(self._claim_file, slot)
+
+    async def _claim_postgres(self, slot: int) -> bool:
+        if self._engine is None:
+            self._engine = create_async_engine(self._postgres_url, poolclass=NullPool, hide_parameters=True)  # type: ignore[arg-type]
+        conn = await self._engine.connect()
+        try:
+            won = bool(
+                await conn.scalar(
+                    text("SELECT pg_try_advisory_lock(:key)"), {"key": slot_key(self.runtime.name, self.job.name, slot)}
+                )
+            )
+            await conn.commit()
+        except BaseException:
+            await conn.close()
+            raise
+        if not won:
+            await conn.close()
+            return False
+        self._held = conn  # held (with its lock) until the slot is over
+        return True
+
+    def _claim_file(self, slot: int) -> bool:
+        self._lock_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(self._lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            raw = os.read(fd, 64).decode("ascii", "replace").strip()
+            last = int(raw) if raw.lstrip("-").isdigit() else None
+            if last is not None and last >= slot:
+                return False
+            os.lseek(fd, 0, os.SEEK_SET)
+            os.ftruncate(fd, 0)
+            os.write(fd, str(slot).encode())
+            os.fsync(fd)
+            return True
+        finally:
+            os.close(fd)  # closing releases the flock
+
+    async def release(self) -> None:
+        """Release a held slot (Postgres); nothing to do for the file lock."""
+        held, self._held = self._held, None
+        if held is not None:
+            try:
+                await held.close()  # the session's advisory locks go with it
+            except Exception:  # a broken connection has released its locks already
+                self.runtime.log.debug("closing a job lock connection failed", exc_info=True)
+
+    async def aclose(self) -> None:
+        """Release everything (shut-down)."""
+        await self.release()
+        if self._engine is not None:
+            await self._engine.dispose()
+            self._engine = None
+
+
+async def run_scheduled(runtime: PluginRuntime, job: Job, run_once: Any) -> None:
+    """The loop of one job: at each slot, claim it and, when won, ``await run_once()``."""
+    scheduler = JobScheduler(runtime, job)
+    try:
+        while True:
+            slot = await scheduler.wait_for_next_slot()
+            try:
+                won = await scheduler.claim(slot)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                runtime.log.warning("job %s: could not claim its slot (%s); skipped", job.name, type(exc).__name__)
+                continue
+            if won:
+                await run_once()
+    finally:
+        await scheduler.aclose()

@@ -1,0 +1,139 @@
+"""The published catalogue: filters, categories and full-text search in the database's own engine.
+
+Search never passes user text to the engine as syntax. The text is cut into words (Unicode word
+characters); on SQLite each word becomes a quoted FTS5 string (``"word"``, quotes doubled), on
+Postgres the words go through ``plainto_tsquery``, so quotes, ``*``, ``NEAR``, ``-``, parentheses
+or SQL-looking text are only ever words. All words must match (AND). Results are ranked by
+relevance (FTS5 ``bm25``, Postgres ``ts_rank_cd``; the title weighs more than the description)
+with the course id as a stable tie-break, and paginated with keyset ``after`` = the last id seen.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, column, func, literal_column, or_, select, table
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from byway_teach_internal.models import courses
+from byway_teach_internal.store.courses import Record, course_record
+
+#: Words of a search beyond this many are ignored; so are words longer than WORD_MAX (no real word is).
+TERMS_MAX = 16
+WORD_MAX = 64
+_WORD = re.compile(r"\w+")
+
+_FTS = table("courses_fts", column("rowid"))
+_ROWID: Any = literal_column("courses.rowid")
+_VECTOR: Any = literal_column("courses.search_vector")
+
+
+def search_terms(text: str) -> list[str]:
+    """The words of a search text (lower-cased, at most ``TERMS_MAX``, each at most ``WORD_MAX`` long)."""
+    terms: list[str] = []
+    for match in _WORD.finditer(text):
+        word = match.group().lower()
+        if len(word) <= WORD_MAX:
+            terms.append(word)
+            if len(terms) == TERMS_MAX:
+                break
+    return terms
+
+
+@dataclass(frozen=True)
+class CatalogQuery:
+    """What a catalogue request asks for; ``terms`` is None without a search."""
+
+    terms: tuple[str, ...] | None = None
+    category: str | None = None
+    difficulty: str | None = None
+    free: bool | None = None
+
+    def conditions(self) -> list[Any]:
+        """The SQL conditions of the filters (published courses only)."""
+        found: list[Any] = [courses.c.published.is_(True)]
+        if self.category is not None:
+            found.append(func.lower(courses.c.category) == self.category.lower())
+        if self.difficulty is not None:
+            found.append(courses.c.difficulty == self.difficulty)
+        if self.free is not None:
+            found.append(courses.c.price_cents == 0 if self.free else courses.c.price_cents > 0)
+        return found
+
+
+def _ranked(session: AsyncSession, terms: tuple[str, ...]) -> Any:
+    """A subquery ``(id, rank)`` of the courses matching every term; lower rank is more relevant."""
+    if session.get_bind().dialect.name == "postgresql":
+        tsquery = func.plainto_tsquery("english", " ".join(terms))
+        return (
+            select(courses.c.id.label("id"), (-func.ts_rank_cd(_VECTOR, tsquery)).label("rank"))
+            .where(_VECTOR.op("@@")(tsquery))
+            .subquery("ranked")
+        )
+    match = " ".join('"' + term.replace('"', '""') + '"' for term in terms)
+    return (
+        select(courses.c.id.label("id"), literal_column("bm25(courses_fts, 4.0, 1.0)").label("rank"))
+        .select_from(courses.join(_FTS, _FTS.c.rowid == _ROWID))
+        .where(literal_column("courses_fts").op("MATCH")(match))
+        .subquery("ranked")
+    )
+
+
+async def catalog_page(
+    session: AsyncSession, query: CatalogQuery, first: int, after: str | None
+) -> list[Record] | None:
+    """Up to ``first`` courses after course ``after``; None when ``after`` is not a course of this listing.
+
+    Without search: oldest first, (createdAt, id). With search: by relevance, then id.
+    """
+    if query.terms is not None and not query.terms:
+        return []
+    if query.terms is None:
+        stmt = select(*courses.c).where(*query.conditions())
+        if after is not None:
+            cursor = (await session.execute(select(courses.c.created_at).where(courses.c.id == after))).first()
+            if cursor is None:
+                return None
+            stmt = stmt.where(
+                or_(
+                    courses.c.created_at > cursor.created_at,
+                    and_(courses.c.created_at == cursor.created_at, courses.c.id > after),
+                )
+            )
+        stmt = stmt.order_by(courses.c.created_at, courses.c.id).limit(first)
+        return [course_record(row) for row in (await session.execute(stmt)).all()]
+    ranked = _ranked(session, query.terms)
+    stmt = select(*courses.c).join(ranked, ranked.c.id == courses.c.id).where(*query.conditions())
+    if after is not None:
+        if (await session.execute(select(ranked.c.id).where(ranked.c.id == after))).first() is None:
+            return None
+        # The cursor's rank is compared in SQL: a float never makes a round trip through Python.
+        rank = select(ranked.c.rank).where(ranked.c.id == after).scalar_subquery()
+        stmt = stmt.where(or_(ranked.c.rank > rank, and_(ranked.c.rank == rank, ranked.c.id > after)))
+    stmt = stmt.order_by(ranked.c.rank, ranked.c.id).limit(first)
+    return [course_record(row) for row in (await session.execute(stmt)).all()]
+
+
+async def catalog_count(session: AsyncSession, query: CatalogQuery) -> int:
+    """How many published courses match the filters and the search."""
+    if query.terms is not None and not query.terms:
+        return 0
+    stmt = select(func.count()).select_from(courses)
+    if query.terms is not None:
+        ranked = _ranked(session, query.terms)
+        stmt = stmt.join(ranked, ranked.c.id == courses.c.id)
+    return int(await session.scalar(stmt.where(*query.conditions())) or 0)
+
+
+async def category_counts(session: AsyncSession) -> list[Record]:
+    """Each category of the published courses (case-insensitively one) with its course count, by name."""
+    key = func.lower(courses.c.category)
+    stmt = (
+        select(func.min(courses.c.category).label("name"), func.count().label("n"))
+        .where(courses.c.published.is_(True), courses.c.category.is_not(None))
+        .group_by(key)
+        .order_by(key)
+    )
+    return [{"name": row.name, "courseCount": int(row.n)} for row in (await session.execute(stmt)).all()]
