@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.staticfiles import StaticFiles
 
+from byway.errors import ByWayError
 from byway.health import readiness
 from byway.host import Host
 from byway.logs import setup_logging
@@ -23,7 +24,7 @@ from byway.plugins import PluginError
 from byway.security import SecurityHeadersMiddleware
 from byway.settings import Settings, load_settings
 from byway.telemetry import TelemetryMiddleware
-from byway.web import GraphQLEndpoint
+from byway.web import GraphQLEndpoint, PluginErrors, handle_byway_error, handle_unexpected_error
 
 log = logging.getLogger("byway.app")
 
@@ -45,7 +46,9 @@ def build_routes(host: Host) -> list[BaseRoute]:
         if own:
             # One mount per plugin, so a wrong method on a known path is 405 (not the mount's 404),
             # and no redirect for a trailing slash: every path is exact.
-            routes.append(Mount(f"/api/{runtime.name}", app=Router(own, redirect_slashes=False)))
+            # PluginErrors: whatever a route raises is answered as JSON (see byway.web).
+            router = Router(own, redirect_slashes=False)
+            routes.append(Mount(f"/api/{runtime.name}", app=PluginErrors(router, runtime.name)))
     # Pages at the site root come last, so they can never shadow an API, health or static route.
     routes.extend(site_pages(host, routes))
     return routes
@@ -123,6 +126,7 @@ def create_app(
         debug=settings.debug,
         routes=build_routes(host),
         lifespan=lifespan,
+        exception_handlers={ByWayError: handle_byway_error, Exception: handle_unexpected_error},
         middleware=[
             Middleware(TelemetryMiddleware, host=host),
             Middleware(SecurityHeadersMiddleware, hsts=settings.is_production, cors_origins=settings.cors_origins),

@@ -11,6 +11,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from jose import jwt
@@ -66,6 +67,14 @@ class Principal:
 ANONYMOUS_PRINCIPAL = Principal()
 
 
+@dataclass(frozen=True)
+class AccessToken:
+    """A signed user token and the moment it expires."""
+
+    token: str
+    expires_at: datetime
+
+
 class TokenService:
     """Issues and verifies user and service tokens with one secret and pinned algorithms."""
 
@@ -74,7 +83,7 @@ class TokenService:
         secret: str,
         algorithm: str = "HS256",
         *,
-        user_ttl: int = 86400,
+        user_ttl: int = 900,
         service_ttl: int = 300,
         cache_size: int = 4096,
     ) -> None:
@@ -88,18 +97,33 @@ class TokenService:
         self._cache_size = cache_size
         self._service_tokens: dict[str, tuple[str, float]] = {}
 
+    @property
+    def user_ttl(self) -> int:
+        """Seconds a user (access) token stays valid."""
+        return self._user_ttl
+
     def issue_user_token(self, user_id: str, roles: Iterable[str], **claims: Any) -> str:
         """A signed user token for ``user_id`` with ``roles``; extra claims are added as given."""
+        return self.issue_access_token(user_id, roles, **claims).token
+
+    def issue_access_token(self, user_id: str, roles: Iterable[str], **claims: Any) -> AccessToken:
+        """Like :meth:`issue_user_token`, with the expiry (an access token lives ``user_ttl`` seconds).
+
+        It is verified by signature alone (no database), so it cannot be revoked: keep it short and
+        renew it with a refresh token (the ``authentication`` plugin's ``refreshToken``).
+        """
         now = int(time.time())
+        exp = now + self._user_ttl
         payload = {
             **claims,
             "sub": str(user_id),
             "roles": sorted(set(roles)),
             "iat": now,
-            "exp": now + self._user_ttl,
+            "exp": exp,
             "typ": USER,
         }
-        return str(jwt.encode(payload, self._secret, algorithm=self._algorithm))
+        token = str(jwt.encode(payload, self._secret, algorithm=self._algorithm))
+        return AccessToken(token, datetime.fromtimestamp(exp, UTC))
 
     def service_token(self, plugin: str) -> str:
         """A short-lived token naming ``plugin`` as the caller (reused until near expiry)."""

@@ -123,6 +123,9 @@ def build_cli(host: Host) -> click.Group:
             reload=reload,
             lifespan="on",
             access_log=False,  # the app logs each request itself, with its request and trace ids
+            # The client address is the socket's; X-Forwarded-For is read by Byway itself, only from
+            # the proxies in BYWAY_TRUSTED_PROXIES (uvicorn would otherwise believe any local peer).
+            proxy_headers=False,
             log_config=None,  # the workers' logging is byway.logs.setup_logging (BYWAY_LOG_FORMAT)
         )
 
@@ -148,7 +151,10 @@ def build_cli(host: Host) -> click.Group:
         if runtime is None or runtime.metadata is None:
             raise click.ClickException(f"plugin {plugin!r} is not loaded or has no models")
         path = migrate.make_revision(runtime, message, autogenerate=not empty)
-        click.echo(f"wrote {path}")
+        if path is None:
+            click.echo(f"no changes in the models of {plugin}: nothing written")
+        else:
+            click.echo(f"wrote {path}")
 
     @cli.command("plugins")
     def plugins_cmd() -> None:
@@ -231,6 +237,20 @@ def build_cli(host: Host) -> click.Group:
             click.get_current_context().exit(1)
         if any(r.error for r in reports):
             click.get_current_context().exit(2)
+
+    @cli.command("new-plugin")
+    @click.argument("name")
+    @click.option("--dir", "directory", default=".", show_default=True, type=click.Path(file_okay=False))
+    def new_plugin_cmd(name: str, directory: str) -> None:
+        """Write a new plugin distribution NAME in DIR/NAME, ready for `pip install -e DIR/NAME`."""
+        from byway.new_plugin import NewPluginError, write_plugin
+
+        try:
+            path = write_plugin(name, directory)
+        except NewPluginError as exc:
+            raise click.ClickException(str(exc)) from exc
+        click.echo(f"wrote plugin {name!r} to {path}")
+        click.echo(f"next: pip install -e {path}[test]  then  byway plugins  /  cd {path} && pytest")
 
     @cli.command("status")
     @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")

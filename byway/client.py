@@ -29,8 +29,10 @@ from graphql import GraphQLError, OperationDefinitionNode, parse
 
 from byway.auth import Principal
 from byway.errors import (
+    BAD_USER_INPUT,
     FORBIDDEN,
     NOT_FOUND,
+    RATE_LIMITED,
     UNAUTHENTICATED,
     UPSTREAM_UNAVAILABLE,
     ByWayError,
@@ -50,7 +52,7 @@ log = logging.getLogger("byway.client")
 CallAs = Principal | Literal["service"]
 
 #: Codes that describe the caller rather than the callee; see :meth:`CrossPluginError.for_caller`.
-_CALLER_CODES = frozenset({UNAUTHENTICATED, FORBIDDEN, NOT_FOUND})
+_CALLER_CODES = frozenset({UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, BAD_USER_INPUT, RATE_LIMITED})
 
 
 class CrossPluginError(ByWayError):
@@ -69,18 +71,50 @@ class CrossPluginError(ByWayError):
     def __str__(self) -> str:
         return f"{self.plugin}.{self.operation}: [{self.code}] {self.remote_message}"
 
-    def for_caller(self, what: str) -> ByWayError:
-        """This refusal as an error of the calling plugin, for its own caller.
+    def for_caller(
+        self,
+        what: str,
+        *,
+        codes: Mapping[str, str] | None = None,
+        messages: Mapping[str, str] | None = None,
+    ) -> ByWayError:
+        """This refusal as an error of the calling plugin, for its own caller: the one way across.
 
-        Codes that describe the caller (its token, its rights, what it asked for) are passed on
-        with ``what`` as context; anything else means the other plugin failed us, so it becomes
-        ``UPSTREAM_UNAVAILABLE``.
+        ``raise exc.for_caller("Could not check the course") from exc``
+
+        Codes that describe the caller (``UNAUTHENTICATED``, ``FORBIDDEN``, ``NOT_FOUND``,
+        ``BAD_USER_INPUT``, ``RATE_LIMITED``: its token, its rights, what it asked for) pass on
+        with ``what`` as context and the target's extensions (``field`` excepted: it names the
+        target's argument, not the caller's); anything else means the other plugin failed us, so it
+        becomes ``UPSTREAM_UNAVAILABLE`` naming the plugin.
+
+        Args:
+            what: what the calling plugin was doing, for the message.
+            codes: remaps the target's codes first, e.g. ``{"NOT_FOUND": "FORBIDDEN"}``; a code
+                listed here is always passed on (``{"CONFLICT": "CONFLICT"}`` passes CONFLICT on as is).
+            messages: the whole message for a (resulting) code, e.g. ``{"FORBIDDEN": "Not yours"}``.
         """
-        if self.code in _CALLER_CODES:
-            return error_class(self.code)(f"{what}: {self.remote_message}")
+        code = (codes or {}).get(self.code, self.code)
+        remapped = self.code in (codes or {})
+        message = (messages or {}).get(code) or f"{what}: {self.remote_message}"
+        if remapped or code in _CALLER_CODES:
+            extensions = {k: v for k, v in self.extensions.items() if k != "field"}
+            return error_for(code, message, **extensions)
         return UpstreamUnavailable(
-            f"{what}: {self.plugin} answered {self.code} ({self.remote_message})", plugin=self.plugin
+            (messages or {}).get(UPSTREAM_UNAVAILABLE)
+            or f"{what}: {self.plugin} answered {self.code} ({self.remote_message})",
+            plugin=self.plugin,
         )
+
+
+def error_for(code: str, message: str, **extensions: Any) -> ByWayError:
+    """An error with exactly ``code``: its own class when Byway has one, else a :class:`ByWayError`."""
+    cls = error_class(code)
+    error = cls.__new__(cls)
+    ByWayError.__init__(error, message, **extensions)
+    if error.code != code:
+        error.code = code
+    return error
 
 
 class TransientError(Exception):

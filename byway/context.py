@@ -85,6 +85,11 @@ class RequestContext:
         """The cross-plugin client of this plugin (``await ctx.client.call(...)``)."""
         return self.plugin.client
 
+    @property
+    def client_address(self) -> str | None:
+        """The client's address (see :meth:`byway.runtime.PluginRuntime.client_address`); None in-process."""
+        return self.plugin.client_address(self.request)
+
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         """The request's database session, one user at a time.

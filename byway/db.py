@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import DateTime, Dialect, event, text
+from sqlalchemy import ColumnElement, DateTime, Dialect, event, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -20,6 +20,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 
 from byway.security import secure_file
+
+if TYPE_CHECKING:
+    from byway.runtime import PluginRuntime
 
 log = logging.getLogger("byway.db")
 
@@ -101,6 +104,23 @@ def insert_for(bound: AsyncSession | AsyncConnection | Session | Connection) -> 
     if dialect == "postgresql":
         return postgresql.insert
     raise ValueError(f"byway supports SQLite and PostgreSQL databases, not {dialect!r}")
+
+
+def held_ids(column: ColumnElement[Any]) -> Callable[[PluginRuntime], Awaitable[list[str]]]:
+    """A :attr:`byway.Relation.held_ids` reading ``column``: its distinct non-null values, as text.
+
+    ``Relation(source="reviews.Review.courseId", ..., held_ids=byway.held_ids(reviews.c.course_id),
+    exists=COURSES_EXIST)``: ``byway audit`` calls it with the source plugin's runtime, and it
+    reads only that plugin's own database.
+    """
+
+    async def read(plugin: PluginRuntime) -> list[str]:
+        async with plugin.sessions() as session:
+            values = (await session.execute(select(column).where(column.is_not(None)).distinct())).scalars()
+            return [str(value) for value in values]
+
+    read.__qualname__ = read.__name__ = f"held_ids({column})"
+    return read
 
 
 def async_url(url: str | URL) -> URL:
@@ -198,11 +218,6 @@ class PluginDatabase:
             await self._engine.dispose()
         self._engine = None
         self._sessions = None
-
-    async def ping(self) -> None:
-        """Run ``SELECT 1``; raises when the database is unreachable."""
-        async with self.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
 
     async def _create_database(self) -> None:
         if self.is_sqlite:

@@ -1,4 +1,4 @@
-"""Error codes of the public contract (``shared/API.md``) as exceptions.
+"""Error codes of the public contract (``extensions.code``, listed in the README) as exceptions.
 
 Resolvers and REST endpoints raise these; the host turns them into GraphQL errors whose
 ``extensions.code`` is the error's :attr:`ByWayError.code`. Any other exception becomes
@@ -16,6 +16,7 @@ BAD_USER_INPUT = "BAD_USER_INPUT"
 ALREADY_ENROLLED = "ALREADY_ENROLLED"
 CONFLICT = "CONFLICT"
 UPSTREAM_UNAVAILABLE = "UPSTREAM_UNAVAILABLE"
+RATE_LIMITED = "RATE_LIMITED"
 INTERNAL = "INTERNAL"
 
 #: Every code a client may see in ``extensions.code``.
@@ -28,6 +29,7 @@ ERROR_CODES = frozenset(
         ALREADY_ENROLLED,
         CONFLICT,
         UPSTREAM_UNAVAILABLE,
+        RATE_LIMITED,
         INTERNAL,
     }
 )
@@ -111,6 +113,23 @@ class UpstreamUnavailable(ByWayError):
     default_message = "A required service is unavailable"
 
 
+class RateLimited(ByWayError):
+    """Too many attempts: ``retryAfterSeconds`` says when to try again (HTTP 429 on REST)."""
+
+    code = RATE_LIMITED
+    default_message = "Too many attempts; try again later"
+
+    def __init__(self, message: str | None = None, *, retry_after_seconds: int | None = None, **ext: Any) -> None:
+        retry = None if retry_after_seconds is None else max(1, int(retry_after_seconds))
+        super().__init__(message, retryAfterSeconds=retry, **ext)
+
+    @property
+    def retry_after_seconds(self) -> int | None:
+        """Seconds until the caller may try again (None when unknown)."""
+        value = self.extensions.get("retryAfterSeconds")
+        return int(value) if value is not None else None
+
+
 class InternalError(ByWayError):
     """An unexpected failure; its detail is only shown in debug mode."""
 
@@ -119,7 +138,16 @@ class InternalError(ByWayError):
 
 _BY_CODE: dict[str, type[ByWayError]] = {
     cls.code: cls
-    for cls in (Unauthenticated, Forbidden, NotFound, BadUserInput, Conflict, UpstreamUnavailable, InternalError)
+    for cls in (
+        Unauthenticated,
+        Forbidden,
+        NotFound,
+        BadUserInput,
+        Conflict,
+        UpstreamUnavailable,
+        RateLimited,
+        InternalError,
+    )
 }
 
 

@@ -17,6 +17,11 @@ Lifecycle order:
    then :func:`byway_startup`, then jobs started.
 4. Server shut-down: jobs cancelled, :func:`byway_shutdown`, databases disposed.
 5. ``byway demo`` or ``byway serve --demo``: :func:`byway_register_demo` steps, by order.
+
+Conventions: a plugin that does not implement a registration hook gets the answer from its
+package by name (``models.metadata``, ``migrations/``, ``schema.graphql`` + ``resolvers.BINDABLES``,
+``relations.RELATIONS``, ``operations.OPERATIONS``, ``demo.DEMO_STEP``,
+``routes.build_routes(plugin)``; see :mod:`byway.conventions`). An implemented hook always wins.
 """
 
 # mypy: disable-error-code="empty-body"

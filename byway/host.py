@@ -18,14 +18,16 @@ from starlette.routing import BaseRoute
 from byway import cascade, migrate
 from byway.auth import TokenService
 from byway.client import CallObserver, CallRecord, HttpTransport, InProcessTransport, Transport
+from byway.conventions import by_convention
 from byway.db import PluginDatabase
 from byway.declarations import DemoStep, GraphQLApi, Job, Operation, Relation
 from byway.execution import GraphQLExecutor, build_schema
 from byway.jobs import run_scheduled
 from byway.logs import new_request_id, request_id_var
 from byway.metrics import Metrics
-from byway.plugins import PluginError, build_plugin_manager, call_own_hook
+from byway.plugins import PluginError, build_plugin_manager, call_own_hook, implements
 from byway.runtime import PluginRuntime
+from byway.scoped import WithOnly
 from byway.security import secure_data_dir
 from byway.settings import Settings
 from byway.telemetry import CallResult, record_call
@@ -82,9 +84,16 @@ class Host:
     # --- wiring ---------------------------------------------------------------------------------
 
     def call_hook(self, runtime: PluginRuntime, hook: str, **kwargs: Any) -> list[Any]:
-        """Call one plugin's own implementations of ``hook``; failures name the plugin."""
+        """Call one plugin's own implementations of ``hook``; failures name the plugin.
+
+        A plugin that does not implement a registration hook gets the template's convention
+        (see :mod:`byway.conventions`): explicit hooks always win.
+        """
+        owner = runtime.loaded.obj
         try:
-            return [r for r in call_own_hook(self.pm, runtime.loaded.obj, hook, **kwargs) if r is not None]
+            if not implements(self.pm, owner, hook):
+                return [r for r in by_convention(owner, hook, **kwargs) if r is not None]
+            return [r for r in call_own_hook(self.pm, owner, hook, **kwargs) if r is not None]
         except PluginError:
             raise
         except Exception as exc:
@@ -292,7 +301,9 @@ class Host:
                 log.exception("shut-down of plugin %s failed", runtime.name)
 
     async def close(self) -> None:
-        """Dispose every database engine and the shared HTTP client."""
+        """Close the plugins' slots (see :meth:`PluginRuntime.slot`), every database engine and the HTTP client."""
+        for runtime in reversed(list(self.plugins.values())):
+            await runtime.close_slots()
         for runtime in self.plugins.values():
             if runtime.database is not None:
                 await runtime.database.close()
@@ -328,9 +339,16 @@ class Host:
         finally:
             self._transport_overrides = previous
 
+    def override_transport(self, plugin: str, transport: Transport) -> WithOnly[Transport]:
+        """Send calls to ``plugin`` through ``transport`` inside the ``with`` block (tests, fault injection).
+
+        ``with app.host.override_transport("teach-internal", FailingTransport(None)): ...``; a bare
+        call fails loudly (see :class:`WithOnly`).
+        """
+        return WithOnly(f"override_transport({plugin!r}, ...)", self._override_transport(plugin, transport))
+
     @contextmanager
-    def override_transport(self, plugin: str, transport: Transport) -> Iterator[Transport]:
-        """Send calls to ``plugin`` through ``transport`` inside the ``with`` block (tests, fault injection)."""
+    def _override_transport(self, plugin: str, transport: Transport) -> Iterator[Transport]:
         previous = self._transport_overrides.get(plugin)
         self._transport_overrides[plugin] = transport
         try:
@@ -345,6 +363,14 @@ class Host:
         """Tell the call observers about a cross-plugin call."""
         for observer in self._observers:
             observer(record)
+
+    def observe_calls(self) -> WithOnly[list[CallRecord]]:
+        """Record every cross-plugin call made inside the ``with`` block.
+
+        ``with app.host.observe_calls() as calls: ...`` then ``calls`` lists a
+        :class:`~byway.client.CallRecord` per call; a bare call fails loudly (see :class:`WithOnly`).
+        """
+        return WithOnly("observe_calls()", self._observe_calls())
 
     def notify_call_result(self, record: CallRecord, result: CallResult) -> None:
         """Tell the call-result observers (metrics first) how a cross-plugin call ended."""
@@ -366,8 +392,7 @@ class Host:
             self._result_observers.remove(observer)
 
     @contextmanager
-    def observe_calls(self) -> Iterator[list[CallRecord]]:
-        """Record every cross-plugin call made inside the ``with`` block."""
+    def _observe_calls(self) -> Iterator[list[CallRecord]]:
         records: list[CallRecord] = []
         self._observers.append(records.append)
         try:

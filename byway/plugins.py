@@ -47,6 +47,11 @@ def call_own_hook(pm: pluggy.PluginManager, owner: Any, hook: str, **kwargs: Any
     return results
 
 
+def implements(pm: pluggy.PluginManager, owner: Any, hook: str) -> bool:
+    """True when ``owner`` has its own implementation of ``hook`` (else the host's conventions apply)."""
+    return any(impl.plugin is owner for impl in getattr(pm.hook, hook).get_hookimpls())
+
+
 def _own_hook_value(pm: pluggy.PluginManager, owner: Any, hook: str, **kwargs: Any) -> Any:
     results = [r for r in call_own_hook(pm, owner, hook, **kwargs) if r is not None]
     return results[0] if results else None

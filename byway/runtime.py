@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import inspect
+import ipaddress
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
-from byway.auth import ANONYMOUS_PRINCIPAL, Principal, bearer_token
+from byway.auth import ANONYMOUS_PRINCIPAL, Principal, TokenService, bearer_token
 from byway.client import CrossPluginClient
 from byway.context import RequestContext
 from byway.db import PluginDatabase
@@ -23,6 +26,37 @@ from byway.telemetry import operation_span
 
 if TYPE_CHECKING:
     from byway.host import Host
+
+T = TypeVar("T")
+
+
+def _network(value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    return ipaddress.ip_network(value, strict=False)
+
+
+def _is_trusted(address: str, trusted: tuple[str, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return False
+    return any(ip in _network(net) for net in trusted)
+
+
+def client_address_of(request: Request | None, trusted: tuple[str, ...]) -> str | None:
+    """See :meth:`PluginRuntime.client_address`."""
+    if request is None or request.client is None:
+        return None
+    peer = request.client.host
+    if not trusted or not _is_trusted(peer, trusted):
+        return peer
+    hops = [h.strip() for h in ",".join(request.headers.getlist("x-forwarded-for")).split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not _is_trusted(hop, trusted):
+            try:
+                return str(ipaddress.ip_address(hop))
+            except ValueError:
+                return peer  # garbage from a proxy's client: fall back to the proxy itself
+    return hops[0] if hops else peer
 
 
 class PluginRuntime:
@@ -38,6 +72,7 @@ class PluginRuntime:
         self.migrations_dir: Path | None = None
         self.database: PluginDatabase | None = None
         self.executor: GraphQLExecutor | None = None
+        self._slots: dict[Callable[[PluginRuntime], Any], Any] = {}
 
     @property
     def settings(self) -> Settings:
@@ -48,6 +83,42 @@ class PluginRuntime:
     def config(self) -> dict[str, Any]:
         """This plugin's own settings (``[plugin.<name>]`` and ``BYWAY_<P>_<KEY>``)."""
         return self.host.settings.plugin_config(self.name, self.host.plugins)
+
+    @property
+    def tokens(self) -> TokenService:
+        """The host's token service (issue and verify user tokens; service tokens are the client's)."""
+        return self.host.tokens
+
+    def knows(self, plugin: str) -> bool:
+        """True when ``plugin`` can be called: loaded in this process, or configured with its own URL."""
+        return self.host.knows(plugin)
+
+    def slot(self, factory: Callable[[PluginRuntime], T]) -> T:
+        """Per-runtime state: ``factory(plugin)`` is called once for this runtime and its result kept.
+
+        Keyed by ``factory``, so one module-level function names one piece of state, e.g. a
+        parsed configuration (``plugin.slot(load_config)``) or a client with a connection pool.
+        A kept object with an ``async def aclose()`` is closed by the host at shut-down, after
+        ``byway_shutdown``; the next use after that builds a new one.
+        """
+        if factory not in self._slots:
+            self._slots[factory] = factory(self)
+        value: T = self._slots[factory]
+        return value
+
+    async def close_slots(self) -> None:
+        """Close the kept objects that have ``aclose()`` (newest first) and forget them all (host use)."""
+        slots, self._slots = self._slots, {}
+        for value in reversed(list(slots.values())):
+            aclose = getattr(value, "aclose", None)
+            if aclose is None:
+                continue
+            try:
+                result = aclose()
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:
+                self.log.exception("closing %r of plugin %s failed", value, self.name)
 
     @property
     def metrics(self) -> PluginMetrics:
@@ -70,6 +141,15 @@ class PluginRuntime:
         if token is None:
             return ANONYMOUS_PRINCIPAL
         return self.host.tokens.verify(token)
+
+    def client_address(self, request: Request | None) -> str | None:
+        """The address of the client behind ``request`` (None without a request, e.g. in-process calls).
+
+        The socket's peer address; when that peer is one of ``Settings.trusted_proxies``, the
+        nearest address in ``X-Forwarded-For`` that is not a trusted proxy (read right to left,
+        so a client cannot choose its address by sending the header itself).
+        """
+        return client_address_of(request, self.settings.trusted_proxies)
 
     def principal_for(self, request: Request) -> Principal:
         """The principal of a REST request's ``Authorization`` header."""

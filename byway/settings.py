@@ -9,16 +9,26 @@ below are a public contract (deployments and outside tests use them):
 ``BYWAY_TRANSPORT``            ``inprocess`` | ``http`` for cross-plugin calls
 ``BYWAY_DATABASE_URL``         default URL for every plugin; ``{plugin}`` is replaced by its name
 ``BYWAY_DATABASE_URL_<P>``     URL of one plugin (name upper-cased, ``-`` as ``_``)
+``BYWAY_PLUGIN_URL_<P>``       base URL of a plugin served elsewhere (called over HTTP)
+``BYWAY_<FIELD>``              every other field of :class:`Settings`, upper-cased
+                               (``BYWAY_CLIENT_BACKOFF_SECONDS``, ``BYWAY_MAX_QUERY_DEPTH``...)
+``BYWAY_<P>_<KEY>``            key ``<key>`` of plugin ``<p>``'s own settings
+
+Values from the environment are text and are converted to each field's declared type
+(:func:`coerce`); a value that does not fit is a :class:`ConfigurationError` naming the variable.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
+import types
+import typing
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 DEV_JWT_SECRET = "byway-dev-secret-do-not-use-in-production"
 DEFAULT_CONFIG_PATH = Path("config") / "byway.toml"
@@ -33,16 +43,78 @@ def env_key(plugin: str) -> str:
     return plugin.upper().replace("-", "_")
 
 
-def _as_bool(value: Any) -> bool:
-    if isinstance(value, bool):
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def coerce(value: Any, kind: Any, what: str) -> Any:
+    """``value`` (from TOML or the environment) as the type ``kind``; :class:`ConfigurationError` if it does not fit.
+
+    Understands ``str``, ``bool`` (``true/false/1/0/yes/no/on/off``), ``int``, ``float``,
+    ``Path``, ``X | None`` (an empty string is None), ``Literal[...]``, ``tuple[X, ...]``,
+    ``list[X]``, ``frozenset[X]`` (a TOML array or comma-separated text), mappings (TOML
+    tables) and ``Any``. ``what`` names the setting in the error.
+    """
+    origin, args = get_origin(kind), get_args(kind)
+    if kind is Any:
         return value
-    return str(value).strip().lower() in {"1", "true", "yes", "on"}
-
-
-def _as_list(value: Any) -> tuple[str, ...]:
-    if isinstance(value, (list, tuple)):
-        return tuple(str(v) for v in value)
-    return tuple(p.strip() for p in str(value).split(",") if p.strip())
+    if origin in (Union, types.UnionType):
+        members = [a for a in args if a is not type(None)]
+        if value is None or (type(None) in args and isinstance(value, str) and not value.strip()):
+            if type(None) in args:
+                return None
+        problems = []
+        for member in members:
+            try:
+                return coerce(value, member, what)
+            except ConfigurationError as exc:
+                problems.append(str(exc))
+        raise ConfigurationError(problems[0] if len(problems) == 1 else f"{what}: {value!r} fits none of {kind}")
+    if origin is Literal:
+        for allowed in args:
+            if value == allowed or (isinstance(value, str) and str(allowed) == value.strip()):
+                return allowed
+        raise ConfigurationError(f"{what} must be one of {', '.join(repr(a) for a in args)}, not {value!r}")
+    if origin in (tuple, list, frozenset, set) or kind in (tuple, list, frozenset, set):
+        item = args[0] if args else Any
+        items = value if isinstance(value, (list, tuple, set, frozenset)) else None
+        if items is None:
+            if not isinstance(value, str):
+                raise ConfigurationError(f"{what} must be a list, not {value!r}")
+            items = [part.strip() for part in value.split(",") if part.strip()]
+        container = origin or kind
+        return container(coerce(v, item, f"{what}[{i}]") for i, v in enumerate(items))
+    if origin in (dict, Mapping, typing.Mapping) or kind in (dict, Mapping):
+        if not isinstance(value, Mapping):
+            raise ConfigurationError(f"{what} must be a table (mapping), not {value!r}")
+        return dict(value)
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+            return value.strip().lower() in _TRUE
+        raise ConfigurationError(f"{what} must be true or false, not {value!r}")
+    if kind in (int, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            raise ConfigurationError(f"{what} must be a number ({kind.__name__}), not {value!r}")
+        try:
+            number = kind(value.strip()) if isinstance(value, str) else kind(value)
+        except ValueError as exc:
+            raise ConfigurationError(f"{what} must be a number ({kind.__name__}), not {value!r}") from exc
+        if kind is int and isinstance(value, float) and value != number:
+            raise ConfigurationError(f"{what} must be a whole number, not {value!r}")
+        return number
+    if kind is Path:
+        if isinstance(value, (str, Path)):
+            return Path(value)
+        raise ConfigurationError(f"{what} must be a path, not {value!r}")
+    if kind is str:
+        if isinstance(value, str):
+            return value
+        raise ConfigurationError(f"{what} must be text, not {value!r}")
+    if isinstance(kind, type) and isinstance(value, kind):
+        return value
+    raise ConfigurationError(f"{what}: cannot read {value!r} as {kind}")
 
 
 @dataclass(frozen=True)
@@ -61,7 +133,9 @@ class Settings:
     plugin_urls: Mapping[str, str] = field(default_factory=dict)
     jwt_secret: str = DEV_JWT_SECRET
     jwt_algorithm: str = "HS256"
-    token_ttl_seconds: int = 60 * 60 * 24
+    #: Lifetime of an access token (JWT). Short, because it cannot be revoked: a refresh token
+    #: renews it, and role changes or revoked sessions reach a user within this time.
+    token_ttl_seconds: int = 15 * 60
     service_token_ttl_seconds: int = 300
     introspection: bool | None = None
     max_body_bytes: int = 1024 * 1024
@@ -79,6 +153,10 @@ class Settings:
     client_timeout_seconds: float = 10.0
     client_retries: int = 3
     client_backoff_seconds: float = 0.1
+    #: Where people reach this site (links in emails); empty means ``self_url``.
+    public_base_url: str = ""
+    #: Reverse proxies whose ``X-Forwarded-For`` is believed (IP addresses or CIDR networks).
+    trusted_proxies: tuple[str, ...] = ()
     #: Serve ``GET /metrics`` (Prometheus); see docs/operations.md.
     metrics_enabled: bool = True
     #: When set, ``/metrics`` requires ``Authorization: Bearer <token>``; unset, production answers loopback only.
@@ -94,6 +172,9 @@ class Settings:
     log_level: str = "INFO"
     #: Plugin-specific settings, keyed by plugin name (``[plugin.<name>]`` tables).
     plugins: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: The ``BYWAY_*`` variables plugins' settings are read from (:meth:`plugin_config`): those of
+    #: the environment given to :func:`load_settings`; None (settings built in code) reads ``os.environ``.
+    plugin_environ: Mapping[str, str] | None = field(default=None, repr=False, compare=False)
 
     @property
     def is_production(self) -> bool:
@@ -123,6 +204,11 @@ class Settings:
             return f"sqlite+aiosqlite:///{path}"
         return url.replace("{plugin}", plugin.replace("-", "_"))
 
+    @property
+    def public_url(self) -> str:
+        """The public base URL of the site, without a trailing slash (``public_base_url`` or ``self_url``)."""
+        return (self.public_base_url or self.self_url).rstrip("/")
+
     def base_url_for(self, plugin: str) -> str | None:
         """Where to send HTTP calls for a plugin, or None to call it in-process."""
         if plugin in self.plugin_urls:
@@ -142,7 +228,10 @@ class Settings:
         theirs = tuple(
             f"BYWAY_{env_key(o)}_" for o in others if o != plugin and f"BYWAY_{env_key(o)}_".startswith(prefix)
         )
-        for key, value in os.environ.items():
+        environ = os.environ if self.plugin_environ is None else self.plugin_environ
+        for key, value in environ.items():
+            if key in _ENV_FIELDS:  # a host setting (BYWAY_CLIENT_RETRIES is not plugin "client"'s)
+                continue
             if key.startswith(prefix) and not key.startswith(("BYWAY_DATABASE_URL", "BYWAY_PLUGIN_URL", *theirs)):
                 merged[key[len(prefix) :].lower()] = value
         return merged
@@ -155,6 +244,13 @@ class Settings:
             raise ConfigurationError(f"BYWAY_TRANSPORT must be 'inprocess' or 'http', not {self.transport!r}")
         if self.is_production and self.jwt_secret == DEV_JWT_SECRET:
             raise ConfigurationError("BYWAY_ENV=production refuses the development JWT secret: set BYWAY_JWT_SECRET")
+        if self.token_ttl_seconds < 1:
+            raise ConfigurationError("BYWAY_TOKEN_TTL_SECONDS must be at least 1")
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError as exc:
+                raise ConfigurationError(f"BYWAY_TRUSTED_PROXIES: {proxy!r} is not an IP address or network") from exc
         if self.is_production and len(self.jwt_secret) < 32:
             raise ConfigurationError("BYWAY_JWT_SECRET must be at least 32 characters in production")
         if self.log_format not in {"auto", "json", "text"}:
@@ -191,6 +287,8 @@ _ENV_FIELDS: dict[str, str] = {
     "BYWAY_DISABLED_PLUGINS": "disabled_plugins",
     "BYWAY_CLIENT_TIMEOUT_SECONDS": "client_timeout_seconds",
     "BYWAY_CLIENT_RETRIES": "client_retries",
+    "BYWAY_PUBLIC_BASE_URL": "public_base_url",
+    "BYWAY_TRUSTED_PROXIES": "trusted_proxies",
     "BYWAY_METRICS_ENABLED": "metrics_enabled",
     "BYWAY_METRICS_TOKEN": "metrics_token",
     "BYWAY_METRICS_SCRAPE_TIMEOUT_SECONDS": "metrics_scrape_timeout_seconds",
@@ -201,21 +299,14 @@ _ENV_FIELDS: dict[str, str] = {
 }
 
 
-def _coerce(name: str, value: Any) -> Any:
-    kind = {f.name: f.type for f in fields(Settings)}[name]
-    if value is None:
-        return None
-    if kind in ("bool", "bool | None"):
-        return _as_bool(value)
-    if kind == "int":
-        return int(value)
-    if kind == "float":
-        return float(value)
-    if kind == "Path":
-        return Path(value)
-    if kind == "tuple[str, ...]":
-        return _as_list(value)
-    return value
+#: Fields that are not read from ``BYWAY_<FIELD>`` (they have variables of their own, see above).
+_NOT_FROM_ENV = frozenset({"database_urls", "plugin_urls", "plugins", "plugin_environ"})
+# Every other field is settable as BYWAY_<FIELD_UPPER> (config/byway.toml promises it).
+_ENV_FIELDS.update({f"BYWAY_{f.name.upper()}": f.name for f in fields(Settings) if f.name not in _NOT_FROM_ENV})
+
+
+def _coerce(name: str, value: Any, what: str | None = None) -> Any:
+    return coerce(value, get_type_hints(Settings)[name], what or name)
 
 
 def load_settings(environ: Mapping[str, str] | None = None, config_path: str | Path | None = None) -> Settings:
@@ -232,14 +323,14 @@ def load_settings(environ: Mapping[str, str] | None = None, config_path: str | P
         if unknown:
             raise ConfigurationError(f"{path}: unknown settings {sorted(unknown)}")
         for key, value in host.items():
-            values[key] = value if key in {"database_urls", "plugin_urls"} else _coerce(key, value)
+            values[key] = value if key in {"database_urls", "plugin_urls"} else _coerce(key, value, f"{path}: {key}")
         values["plugins"] = dict(raw.get("plugin", {}))
     elif config_path is not None or "BYWAY_CONFIG" in environ:
         raise ConfigurationError(f"configuration file {path} not found")
 
     for var, name in _ENV_FIELDS.items():
         if var in environ:
-            values[name] = _coerce(name, environ[var])
+            values[name] = _coerce(name, environ[var], var)
     # Keyed like the variables (``TEACH_INTERNAL``) so that a variable replaces the file's entry.
     db_urls = {env_key(k): str(v) for k, v in values.get("database_urls", {}).items()}
     plugin_urls = {env_key(k): str(v) for k, v in values.get("plugin_urls", {}).items()}
@@ -250,6 +341,7 @@ def load_settings(environ: Mapping[str, str] | None = None, config_path: str | P
             plugin_urls[var.removeprefix("BYWAY_PLUGIN_URL_")] = value
     values["database_urls"] = _KeyedByPlugin(db_urls)
     values["plugin_urls"] = _KeyedByPlugin(plugin_urls)
+    values["plugin_environ"] = {k: v for k, v in environ.items() if k.startswith("BYWAY_")}
     settings = Settings(**values)
     settings.check()
     return settings

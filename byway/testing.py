@@ -74,7 +74,10 @@ async def live_server(app: Starlette, port: int | None = None) -> AsyncIterator[
     import uvicorn
 
     port = port or free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    # proxy_headers off, as in `byway serve`: X-Forwarded-For is Byway's to judge (BYWAY_TRUSTED_PROXIES).
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", proxy_headers=False
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     try:
@@ -198,8 +201,17 @@ async def running_app(
             yield TestApp(app, client)
 
 
-#: Debian's Chromium, which browser tests drive with Playwright (never a downloaded browser).
+#: Debian's Chromium, which browser tests drive with Playwright (never a downloaded browser);
+#: ``BYWAY_TEST_CHROMIUM`` names another executable.
 CHROMIUM = Path("/usr/bin/chromium")
+
+
+def chromium_path() -> Path:
+    """The Chromium executable browser tests launch: ``BYWAY_TEST_CHROMIUM`` or :data:`CHROMIUM`."""
+    configured = os.environ.get("BYWAY_TEST_CHROMIUM", "").strip()
+    return Path(configured) if configured else CHROMIUM
+
+
 #: Flags for headless Chromium on a machine with no outside network.
 CHROMIUM_ARGS = (
     "--no-sandbox",
@@ -212,18 +224,25 @@ CHROMIUM_ARGS = (
 
 
 def require_browser() -> Path:
-    """The Chromium to launch; skips the test when it or Playwright is missing.
+    """The Chromium to launch (:func:`chromium_path`); skips the test when it or Playwright is missing.
 
     With ``BYWAY_TEST_BROWSER=required`` (as in CI) a missing browser fails the test instead.
     """
     required = os.environ.get("BYWAY_TEST_BROWSER", "").lower() == "required"
-    if not CHROMIUM.exists():
+    chromium = chromium_path()
+    if not chromium.is_file() or not os.access(chromium, os.X_OK):
+        hint = (
+            f"browser tests need Chromium at {chromium} (Debian: apt-get install chromium), "
+            "or BYWAY_TEST_CHROMIUM=/path/to/chromium"
+        )
         if required:
-            pytest.fail(f"{CHROMIUM} is required (BYWAY_TEST_BROWSER=required) but missing")
-        pytest.skip(f"no {CHROMIUM} (set BYWAY_TEST_BROWSER=required to fail instead)")
-    if not required:
-        pytest.importorskip("playwright.async_api")
-    return CHROMIUM
+            pytest.fail(f"{hint}; BYWAY_TEST_BROWSER=required makes its absence a failure")
+        pytest.skip(f"{hint} (set BYWAY_TEST_BROWSER=required to fail instead of skipping)")
+    if required:
+        import playwright.async_api  # noqa: F401  (required: an ImportError fails the test)
+    else:
+        pytest.importorskip("playwright.async_api", reason="browser tests need playwright (pip install playwright)")
+    return chromium
 
 
 def postgres_available() -> bool:
@@ -317,3 +336,44 @@ async def scrape_metrics(client: httpx.AsyncClient, **headers: str) -> MetricSam
         for sample in family.samples:
             samples[(sample.name, frozenset(sample.labels.items()))] = sample.value
     return samples
+
+
+# The first-party world (a seeded teacher, courses and a student) for plugins' tests; imported last
+# because it builds on the helpers above.
+from byway.testing_world import (  # noqa: E402
+    FAST_HASHING,
+    Actor,
+    World,
+    byway_world,
+    byway_world_plugins,
+    core_plugins,
+    fast_settings,
+    open_world,
+)
+
+__all__ = [
+    "FAST_HASHING",
+    "Actor",
+    "FailingTransport",
+    "MetricSamples",
+    "TestApp",
+    "World",
+    "byway_settings",
+    "byway_world",
+    "byway_world_plugins",
+    "chromium_path",
+    "core_plugins",
+    "database_url",
+    "error_codes",
+    "fast_settings",
+    "free_port",
+    "graphql",
+    "live_server",
+    "make_settings",
+    "open_world",
+    "require_browser",
+    "running_app",
+    "scrape_metrics",
+    "serve_app",
+    "user_token",
+]

@@ -1,13 +1,18 @@
-"""HTTP: the per-plugin GraphQL endpoint and helpers for plugins' REST endpoints."""
+"""HTTP: the per-plugin GraphQL endpoint, app-wide REST error handling, and body readers.
+
+A plugin's REST route (``byway_register_routes`` / ``routes.build_routes``) simply raises: a
+:class:`~byway.errors.ByWayError` becomes its HTTP status and a GraphQL-shaped JSON body, anything
+else a JSON 500 ``INTERNAL`` with no detail (logged). No decorator to remember.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from functools import wraps
 from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
@@ -27,6 +32,7 @@ HTTP_STATUS = {
     "BAD_USER_INPUT": 400,
     "ALREADY_ENROLLED": 409,
     "CONFLICT": 409,
+    "RATE_LIMITED": 429,
     "UPSTREAM_UNAVAILABLE": 503,
     "INTERNAL": 500,
 }
@@ -47,7 +53,13 @@ def error_body(code: str, message: str, **extensions: Any) -> dict[str, Any]:
 def error_response(exc: ByWayError) -> JSONResponse:
     """The REST response for a refusal: its status and a GraphQL-shaped error body."""
     status = 413 if isinstance(exc, PayloadTooLarge) else HTTP_STATUS.get(exc.code, 400)
-    return JSONResponse({"errors": [{"message": exc.message, "extensions": exc.to_extensions()}]}, status_code=status)
+    headers = {}
+    retry_after = exc.extensions.get("retryAfterSeconds")
+    if status == 429 and retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
+    return JSONResponse(
+        {"errors": [{"message": exc.message, "extensions": exc.to_extensions()}]}, status_code=status, headers=headers
+    )
 
 
 async def read_body(request: Request, max_bytes: int) -> bytes:
@@ -89,19 +101,55 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 def rest_endpoint(func: Endpoint) -> Endpoint:
-    """Wrap a plugin's REST endpoint: refusals become their status and code, surprises a bare 500."""
+    """Deprecated and harmless: returns ``func`` unchanged (the app now handles REST errors itself)."""
+    return func
 
-    @wraps(func)
-    async def endpoint(request: Request) -> Response:
+
+async def handle_byway_error(request: Request, exc: Exception) -> Response:
+    """Starlette exception handler: a refusal raised by any route becomes its status and code."""
+    assert isinstance(exc, ByWayError)
+    return error_response(exc)
+
+
+async def handle_unexpected_error(request: Request, exc: Exception) -> Response:
+    """Starlette exception handler: any other failure is a bare JSON 500 (the detail is only logged)."""
+    log.error("unexpected error in %s %s", request.method, request.url.path, exc_info=exc)
+    return JSONResponse(error_body(INTERNAL, "Internal server error"), status_code=500)
+
+
+class PluginErrors:
+    """ASGI wrapper of one plugin's routes: a failure becomes a JSON error response, never a crash.
+
+    Starlette's own handler for ``Exception`` answers and then re-raises (so servers log it); this
+    wrapper answers and logs, so a plugin's bug is one logged, contained 500.
+    """
+
+    def __init__(self, app: Any, plugin: str) -> None:
+        self.app = app
+        self.plugin = plugin
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        started = False
+
+        async def tracked_send(message: Any) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
         try:
-            return await func(request)
-        except ByWayError as exc:
-            return error_response(exc)
-        except Exception:
-            log.exception("unexpected error in %s %s", request.method, request.url.path)
-            return JSONResponse(error_body(INTERNAL, "Internal server error"), status_code=500)
-
-    return endpoint
+            await self.app(scope, receive, tracked_send)
+        except Exception as exc:
+            if started or scope["type"] != "http" or isinstance(exc, HTTPException):
+                raise  # Starlette answers its own HTTPException (404, 405) itself
+            request = Request(scope, receive)
+            if isinstance(exc, ByWayError):
+                response = error_response(exc)
+            else:
+                log.error("plugin %s: unexpected error in %s %s", self.plugin, request.method, request.url.path,
+                          exc_info=exc)
+                response = JSONResponse(error_body(INTERNAL, "Internal server error"), status_code=500)
+            await response(scope, receive, send)
 
 
 #: The GraphQL-over-HTTP media types: the newer one, and plain JSON (the default).

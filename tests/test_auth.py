@@ -48,7 +48,7 @@ def test_user_token_round_trip(tokens: TokenService) -> None:
     assert principal.token == token
     claims = jwt.get_unverified_claims(token)
     assert claims["sub"] == "u1" and claims["email"] == "a@b.c"
-    assert claims["exp"] - claims["iat"] == 86400
+    assert claims["exp"] - claims["iat"] == 900  # short-lived access token (issue 9)
     assert jwt.get_unverified_header(token)["alg"] == "HS256"
 
 

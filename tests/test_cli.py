@@ -100,6 +100,11 @@ def test_makemigrations(settings: Settings, notes_copy: ModuleType) -> None:
     written = Path(result.output.splitlines()[-1].removeprefix("wrote "))
     assert written.parent == host.plugins["notes"].migrations_dir
     assert "add_column" in written.read_text() and "pinned" in written.read_text()
+    # The models now match the history: nothing to write.
+    revisions = sorted(written.parent.glob("*.py"))
+    again = invoke(host, "makemigrations", "notes", "-m", "nothing new")
+    assert again.exit_code == 0 and "no changes in the models of notes: nothing written" in again.output
+    assert sorted(written.parent.glob("*.py")) == revisions
     empty = invoke(host, "makemigrations", "notes", "-m", "data fix", "--empty")
     assert empty.exit_code == 0
     text = Path(empty.output.splitlines()[-1].removeprefix("wrote ")).read_text()

@@ -332,3 +332,44 @@ def test_cross_plugin_error_keeps_the_target_code_and_extensions() -> None:
     assert error.code == "ALREADY_ENROLLED"
     assert error.to_extensions() == {"code": "ALREADY_ENROLLED", "courseId": "c1"}
     assert json.loads(json.dumps(error.extensions)) == {"courseId": "c1"}
+
+
+# --- CrossPluginError.for_caller: the one way across ------------------------------------------
+
+
+def refusal(code: str, message: str = "nope", **extensions: Any) -> CrossPluginError:
+    return CrossPluginError("teach-internal", "Course", code, message, {"code": code, **extensions})
+
+
+@pytest.mark.parametrize("code", ["UNAUTHENTICATED", "FORBIDDEN", "NOT_FOUND", "BAD_USER_INPUT", "RATE_LIMITED"])
+def test_for_caller_passes_on_codes_that_describe_the_caller(code: str) -> None:
+    error = refusal(code, "no such course", field="id", retryAfter=3).for_caller("Could not check the course")
+    assert error.code == code
+    assert error.message == "Could not check the course: no such course"
+    assert error.to_extensions() == {"code": code, "retryAfter": 3}  # the target's field is not ours
+
+
+@pytest.mark.parametrize("code", ["INTERNAL", "CONFLICT", "ALREADY_ENROLLED", "UPSTREAM_UNAVAILABLE", "WEIRD"])
+def test_for_caller_makes_anything_else_upstream_unavailable_naming_the_plugin(code: str) -> None:
+    error = refusal(code, "boom").for_caller("Could not check the course")
+    assert isinstance(error, UpstreamUnavailable)
+    assert error.code == "UPSTREAM_UNAVAILABLE" and error.extensions == {"plugin": "teach-internal"}
+    assert error.message == f"Could not check the course: teach-internal answered {code} (boom)"
+
+
+def test_for_caller_remaps_codes_with_their_own_message() -> None:
+    codes = {"NOT_FOUND": "FORBIDDEN", "CONFLICT": "CONFLICT"}
+    messages = {"FORBIDDEN": "That profile is not yours"}
+    forbidden = refusal("NOT_FOUND").for_caller("Could not link", codes=codes, messages=messages)
+    assert (forbidden.code, forbidden.message) == ("FORBIDDEN", "That profile is not yours")
+    conflict = refusal("CONFLICT", "taken").for_caller("Could not link", codes=codes, messages=messages)
+    assert (conflict.code, conflict.message) == ("CONFLICT", "Could not link: taken")
+    untouched = refusal("UNAUTHENTICATED", "expired").for_caller("Could not link", codes=codes, messages=messages)
+    assert (untouched.code, untouched.message) == ("UNAUTHENTICATED", "Could not link: expired")
+
+
+async def test_for_caller_end_to_end_reaches_the_client_with_the_right_code(app: TestApp) -> None:
+    client = relay_client(app)
+    with pytest.raises(CrossPluginError) as failure:
+        await client.call("notes", MINE, as_=ANONYMOUS_PRINCIPAL)
+    assert failure.value.for_caller("Could not list notes").code == "UNAUTHENTICATED"

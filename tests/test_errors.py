@@ -28,6 +28,7 @@ def test_the_codes_of_the_contract() -> None:
         "ALREADY_ENROLLED",
         "CONFLICT",
         "UPSTREAM_UNAVAILABLE",
+        "RATE_LIMITED",
         "INTERNAL",
     }
 

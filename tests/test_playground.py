@@ -54,9 +54,8 @@ async def _run_in_browser(app: TestApp, base_url: str, chromium: str) -> tuple[s
             await page.goto(f"{base_url}/api/notes/graphql")
             await page.wait_for_selector(".graphiql-container", timeout=20_000)
             await page.click(".graphiql-execute-button")
-            await page.wait_for_function(
-                "document.querySelector('.result-window')?.innerText.includes('__typename')", timeout=20_000
-            )
+            # A locator, not wait_for_function: the page's Content-Security-Policy forbids eval.
+            await page.locator(".result-window", has_text="__typename").wait_for(timeout=20_000)
             result = await page.inner_text(".result-window")
         finally:
             await browser.close()

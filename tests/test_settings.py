@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import time
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
+from jose import jwt
 
+import byway.settings as settings_module
 import tests.plugins.notes as notes
 from byway.app import create_app
 from byway.settings import DEV_JWT_SECRET, ConfigurationError, Settings, env_key, load_settings
@@ -160,18 +164,91 @@ def test_create_app_refuses_the_dev_secret_in_production(tmp_path: Path) -> None
         create_app(unsafe, [notes])
 
 
-def test_plugin_config_from_file_and_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_plugin_config_from_file_and_the_environment_given_to_load_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = write_toml(
         tmp_path,
         "[plugin.ecommerce]\ninterval = 300\nmode = 'file'\n[plugin.teach-internal]\npage = 20\n",
     )
     settings = load_settings({}, path)
     assert settings.plugin_config("ecommerce") == {"interval": 300, "mode": "file"}
-    monkeypatch.setenv("BYWAY_ECOMMERCE_MODE", "env")
-    monkeypatch.setenv("BYWAY_TEACH_INTERNAL_PAGE", "50")
+    environ = {"BYWAY_ECOMMERCE_MODE": "env", "BYWAY_TEACH_INTERNAL_PAGE": "50"}
+    settings = load_settings(environ, path)
     assert settings.plugin_config("ecommerce") == {"interval": 300, "mode": "env"}
     assert settings.plugin_config("teach-internal") == {"page": "50"}
     assert settings.plugin_config("unknown") == {}
+    # The environment given to load_settings is the one read: os.environ is not.
+    monkeypatch.setenv("BYWAY_ECOMMERCE_MODE", "os")
+    assert settings.plugin_config("ecommerce")["mode"] == "env"
+    assert load_settings({}, path).plugin_config("ecommerce")["mode"] == "file"
+    assert settings.with_overrides(debug=True).plugin_config("ecommerce")["mode"] == "env"
+
+
+def test_settings_built_in_code_read_plugin_settings_from_os_environ(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BYWAY_ECOMMERCE_MODE", "os")
+    assert Settings().plugin_config("ecommerce") == {"mode": "os"}
+
+
+def test_every_settings_field_is_settable_from_the_environment(tmp_path: Path) -> None:
+    environ = {
+        "BYWAY_CLIENT_BACKOFF_SECONDS": "0.25",
+        "BYWAY_SERVICE_TOKEN_TTL_SECONDS": "60",
+        "BYWAY_TOKEN_TTL_SECONDS": "120",
+        "BYWAY_CLIENT_RETRIES": "0",
+        "BYWAY_INTROSPECTION": "false",
+        "BYWAY_AUTO_MIGRATE": "",
+        "BYWAY_DATA_DIR": str(tmp_path),
+        "BYWAY_DISABLED_PLUGINS": "a, b",
+    }
+    settings = load_settings(environ, write_toml(tmp_path, "[byway]\nauto_migrate = true\n"))
+    assert settings.client_backoff_seconds == 0.25
+    assert settings.service_token_ttl_seconds == 60
+    assert settings.token_ttl_seconds == 120
+    assert settings.client_retries == 0
+    assert settings.introspection is False
+    assert settings.auto_migrate is None  # empty text is "unset" for an optional setting
+    assert settings.data_dir == tmp_path
+    assert settings.disabled_plugins == ("a", "b")
+    skipped = {"database_urls", "plugin_urls", "plugins", "plugin_environ"}
+    for spec in fields(Settings):
+        if spec.name not in skipped:
+            assert f"BYWAY_{spec.name.upper()}" in settings_module._ENV_FIELDS, spec.name
+
+
+def test_service_token_ttl_from_the_environment_reaches_the_tokens(tmp_path: Path) -> None:
+    settings = load_settings({"BYWAY_SERVICE_TOKEN_TTL_SECONDS": "7", "BYWAY_DATA_DIR": str(tmp_path)})
+    app = create_app(settings, [notes])
+    before = int(time.time())
+    claims = jwt.get_unverified_claims(app.state.host.tokens.service_token("notes"))
+    assert before + 7 <= claims["exp"] <= int(time.time()) + 7
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("BYWAY_CLIENT_RETRIES", "three", "BYWAY_CLIENT_RETRIES must be a number"),
+        ("BYWAY_CLIENT_BACKOFF_SECONDS", "soon", "BYWAY_CLIENT_BACKOFF_SECONDS must be a number"),
+        ("BYWAY_DEBUG", "maybe", "BYWAY_DEBUG must be true or false"),
+        ("BYWAY_INTROSPECTION", "perhaps", "BYWAY_INTROSPECTION must be true or false"),
+    ],
+)
+def test_a_value_of_the_wrong_type_names_the_variable(variable: str, value: str, message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        load_settings({variable: value})
+
+
+def test_a_wrong_type_in_the_file_names_the_file_and_key(tmp_path: Path) -> None:
+    path = write_toml(tmp_path, '[byway]\nmax_query_depth = "deep"\n')
+    with pytest.raises(ConfigurationError, match="max_query_depth must be a number"):
+        load_settings({}, path)
+    with pytest.raises(ConfigurationError, match="must be a whole number"):
+        load_settings({}, write_toml(tmp_path, "[byway]\nmax_query_depth = 2.5\n"))
+
+
+def test_a_host_setting_is_not_taken_for_a_plugin_setting() -> None:
+    settings = load_settings({"BYWAY_CLIENT_RETRIES": "2", "BYWAY_CLIENT_COLOUR": "red"})
+    assert settings.plugin_config("client") == {"colour": "red"}
 
 
 def test_plugin_config_ignores_database_urls(monkeypatch: pytest.MonkeyPatch) -> None:

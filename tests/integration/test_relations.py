@@ -1,6 +1,6 @@
-"""End-to-end tests of the seed's relations 1, 2, 3 and 6 through the real cross-plugin client.
+"""End-to-end tests of relations 1, 2, 3 and 6 (numbered as in docs/relations.md) through the real client.
 
-Each test names the relation of ``PLUGIN_RELATIONS.md`` it proves (see docs/relations.md) and
+Each test names the relation it proves (see docs/relations.md) and
 checks both sides: what the owning plugin stored and what the other plugin saw.
 """
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Column, MetaData, String, Table, func
 
-from byway.db import UTCDateTime
+import byway
 
 metadata = MetaData()
 
@@ -15,5 +15,5 @@ greetings = Table(
     Column("name", String(100), nullable=False),
     Column("message", String(200), nullable=False),
     Column("author_id", String(64), nullable=False, index=True),
-    Column("created_at", UTCDateTime(), nullable=False, server_default=func.now()),
+    Column("created_at", byway.UTCDateTime(), nullable=False, server_default=func.now()),
 )

@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+import getpass
+
 import click
 
 from byway.auth import ROLE_STUDENT
 from byway.cli import run_with_plugin
 from byway.runtime import PluginRuntime
-from byway_authentication import store
+from byway_authentication import sessions, store
+
+
+def cli_operator() -> str:
+    """Who runs the command (the operating-system user), for the audit log."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "cli"
 
 
 async def set_role(plugin: PluginRuntime, email: str, role: str, *, remove: bool = False) -> store.UserRecord:
     """Grant (or, with ``remove``, revoke) ``role`` for the user with ``email``; returns the user after.
+
+    Removing a role also revokes every refresh token of the user, so the role is gone from their
+    tokens within one access-token lifetime (``BYWAY_TOKEN_TTL_SECONDS``).
 
     Raises:
         click.ClickException: unknown email, or an attempt to remove the implicit "student" role.
@@ -22,9 +35,13 @@ async def set_role(plugin: PluginRuntime, email: str, role: str, *, remove: bool
             raise click.ClickException(f"no user with email {email!r}")
         if role != ROLE_STUDENT:
             if remove:
-                await store.revoke_role(session, user.id, role)
+                held = await store.revoke_role(session, user.id, role)
+                revoked = await sessions.revoke_all(session, user.id)
+                details = {"role": role, "removed": True, "held": held, "sessions_closed": revoked}
             else:
                 await store.grant_role(session, user.id, role)
+                details = {"role": role, "removed": False}
+            await store.audit(session, cli_operator(), "users.set_role", user.id, details)
             await session.commit()
         elif remove:
             raise click.ClickException("every user is a student: the student role cannot be removed")
@@ -47,7 +64,9 @@ def register_commands(cli: click.Group) -> None:
     def set_role_cmd(email: str, role: str, remove: bool) -> None:
         """Grant ROLE (student, teacher or admin) to the user with EMAIL.
 
-        Tokens carry the roles of their login: the user sees the change after logging in again.
+        Access tokens carry the roles of their issue: a granted role shows once the user refreshes
+        or logs in again. With --remove, every session of the user is closed as well, so the role
+        is gone within one access-token lifetime (15 minutes by default).
         """
         role = role.lower()
 
@@ -57,4 +76,7 @@ def register_commands(cli: click.Group) -> None:
         user = run_with_plugin("authentication", run)
         verb = "revoked from" if remove else "granted to"
         click.echo(f"{role} {verb} {user.email} (user {user.id}); roles now: {', '.join(user.roles)}")
-        click.echo("The new roles apply to tokens issued from now on: log in again to use them.")
+        if remove:
+            click.echo("Every session of the user is closed: the role is gone once their access token expires.")
+        else:
+            click.echo("The new roles apply to tokens issued from now on: refresh or log in again to use them.")

@@ -10,6 +10,7 @@ from byway.auth import ROLE_ADMIN
 from byway.declarations import DemoStep
 from byway.runtime import PluginRuntime
 from byway_authentication import store
+from byway_authentication.config import config_of
 from byway_authentication.passwords import HashParams, hash_password
 
 DEMO_PASSWORD = "byway-demo"
@@ -29,7 +30,7 @@ async def seed_users(plugin: PluginRuntime, facts: dict[str, Any]) -> list[str]:
     """
     if plugin.settings.is_production:
         raise click.ClickException("refusing to create demo accounts with a published password in production")
-    params = HashParams.from_config(plugin.config)
+    params = HashParams.from_config(config_of(plugin))
     lines = ["authentication: demo accounts (password for all: byway-demo)"]
     async with plugin.sessions() as session:
         for key, email, first, last, roles in DEMO_USERS:
@@ -41,6 +42,7 @@ async def seed_users(plugin: PluginRuntime, facts: dict[str, Any]) -> list[str]:
                 )
             user = await store.user_by_email(session, email)
             assert user is not None
+            await store.mark_email_verified(session, user.id)
             for role in roles:
                 await store.grant_role(session, user.id, role)
             await session.commit()
@@ -48,7 +50,7 @@ async def seed_users(plugin: PluginRuntime, facts: dict[str, Any]) -> list[str]:
             assert user is not None
             facts[f"{key}_user_id"] = user.id
             facts[f"{key}_email"] = user.email
-            facts[f"{key}_token"] = plugin.host.tokens.issue_user_token(user.id, user.roles, email=user.email)
+            facts[f"{key}_token"] = plugin.tokens.issue_user_token(user.id, user.roles, email=user.email)
             lines.append(f"  {key:8} {email} / {DEMO_PASSWORD}  roles: {', '.join(user.roles)}")
     facts["demo_password"] = DEMO_PASSWORD
     lines.append(

@@ -19,4 +19,14 @@ query TeacherProfilesExist($ids: [ID!]!) {
 }
 """
 
-OPERATIONS = [Operation(target="teach", document=TEACHER_PROFILE_OWNER)]
+#: The outbox job, as the authentication service: verification and password-reset emails.
+SEND_EMAIL = """
+mutation SendEmail($to: String!, $subject: String!, $text: String!, $html: String, $key: String) {
+  sendEmail(to: $to, subject: $subject, text: $text, html: $html, key: $key)
+}
+"""
+
+OPERATIONS = [
+    Operation(target="teach", document=TEACHER_PROFILE_OWNER),
+    Operation(target="notifications", document=SEND_EMAIL),
+]

@@ -12,17 +12,90 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from byway_authentication.config import AuthenticationConfig
+
 #: Hard bounds on what a user may choose (the upper one caps the work an attacker can ask for).
-MIN_PASSWORD_LENGTH = 8
+MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 1024
+
+#: The most common passwords of 10 characters or more in public breach lists (compared case-folded).
+COMMON_PASSWORDS = frozenset(
+    {
+        "1234567890",
+        "0987654321",
+        "12345678910",
+        "123456789a",
+        "1234567890a",
+        "123123123123",
+        "1111111111",
+        "0000000000",
+        "1q2w3e4r5t",
+        "1q2w3e4r5t6y",
+        "q1w2e3r4t5",
+        "qwertyuiop",
+        "qwerty1234",
+        "qwerty12345",
+        "qwerty123456",
+        "qwertyuiop123",
+        "asdfghjkl1",
+        "1qaz2wsx3edc",
+        "zaq12wsxcde3",
+        "password12",
+        "password123",
+        "password1234",
+        "password12345",
+        "passw0rd123",
+        "p@ssw0rd123",
+        "iloveyou12",
+        "iloveyou123",
+        "abcdefghij",
+        "abc1234567",
+        "abcd123456",
+        "aaaaaaaaaa",
+        "letmein123",
+        "welcome123",
+        "welcome1234",
+        "football123",
+        "baseball123",
+        "princess123",
+        "sunshine123",
+        "starwars123",
+        "superman123",
+        "monkey12345",
+        "dragon12345",
+        "trustno1234",
+        "changeme123",
+        "administrator",
+        "admin12345",
+        "admin123456",
+        "adminadmin",
+        "computer123",
+        "internet123",
+        "michael123",
+        "jennifer123",
+        "basketball",
+        "basketball1",
+        "football1",
+        "1234qwerasdf",
+        "qwertyqwerty",
+        "passwordpassword",
+        "1234512345",
+        "9876543210",
+        "1122334455",
+        "5555555555",
+        "7777777777",
+        "9999999999",
+        "byway-password",
+    }
+)
 
 T = TypeVar("T")
 _DEFAULT = PasswordHasher()
@@ -40,14 +113,9 @@ class HashParams:
     parallelism: int = _DEFAULT.parallelism
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> HashParams:
-        """The parameters of a plugin configuration (missing keys keep the defaults)."""
-        default = cls()
-        return cls(
-            time_cost=int(config.get("password_time_cost", default.time_cost)),
-            memory_kib=int(config.get("password_memory_kib", default.memory_kib)),
-            parallelism=int(config.get("password_parallelism", default.parallelism)),
-        )
+    def from_config(cls, config: AuthenticationConfig) -> HashParams:
+        """The parameters of the plugin's configuration."""
+        return cls(config.password_time_cost, config.password_memory_kib, config.password_parallelism)
 
     def is_strong_enough(self) -> bool:
         """True when the parameters meet the OWASP minimum for argon2id (m=19 MiB, t=2, p=1)."""
@@ -109,3 +177,14 @@ async def verify_password(params: HashParams, stored_hash: str | None, password:
         return Verification(ok=True, needs_rehash=hasher.hasher.check_needs_rehash(stored_hash))
 
     return await _off_loop(run)
+
+
+def check_startup(config: AuthenticationConfig, *, production: bool) -> None:
+    """Build the hasher now (bad parameters fail start-up); refuse weak parameters in production."""
+    params = HashParams.from_config(config)
+    if production and not params.is_strong_enough():
+        raise RuntimeError(
+            f"password hashing parameters {params} are below the OWASP minimum for argon2id "
+            "(password_memory_kib >= 19456, password_time_cost >= 2)"
+        )
+    prepare(params)

@@ -207,7 +207,7 @@ async def test_users_table_counts_nothing_for_refusals(app: TestApp) -> None:
 
 
 async def test_an_unknown_email_still_costs_a_password_check(app: TestApp, monkeypatch: pytest.MonkeyPatch) -> None:
-    import byway_authentication.resolvers as resolvers
+    import byway_authentication.accounts as resolvers
 
     checked: list[str | None] = []
     real = resolvers.verify_password

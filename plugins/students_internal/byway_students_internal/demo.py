@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from byway.declarations import DemoStep
-from byway.runtime import PluginRuntime
+import byway
 from byway_students_internal import store
 
 DEMO_DISPLAY_NAME = "Demo Student"
@@ -18,7 +17,7 @@ DEMO_DISPLAY_NAME = "Demo Student"
 DEMO_LESSONS_DONE = 2
 
 
-async def seed(plugin: PluginRuntime, facts: dict[str, Any]) -> list[str]:
+async def seed(plugin: byway.PluginRuntime, facts: dict[str, Any]) -> list[str]:
     """Create the demo student (``facts['student_id']``), enrolled in the free course, part way through."""
     user_id = facts.get("student_user_id")
     if not user_id:
@@ -45,4 +44,4 @@ async def seed(plugin: PluginRuntime, facts: dict[str, Any]) -> list[str]:
 
 
 #: After teach-internal's step (30), which creates the free course.
-DEMO_STEP = DemoStep(order=40, run=seed)
+DEMO_STEP = byway.DemoStep(order=40, run=seed)

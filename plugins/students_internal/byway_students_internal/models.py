@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Boolean, Column, ForeignKey, MetaData, String, Table, UniqueConstraint
 
-from byway.db import UTCDateTime
+import byway
 
 metadata = MetaData()
 
@@ -22,7 +22,7 @@ students = Table(
     # The authentication user id (a cross-plugin reference): one student per user.
     Column("user_id", String(FOREIGN_ID_LENGTH), nullable=False),
     Column("display_name", String(DISPLAY_NAME_MAX), nullable=True),
-    Column("created_at", UTCDateTime(), nullable=False),
+    Column("created_at", byway.UTCDateTime(), nullable=False),
     UniqueConstraint("user_id", name="uq_students_user_id"),
 )
 
@@ -33,7 +33,7 @@ enrollments = Table(
     Column("student_id", String(ID_LENGTH), ForeignKey("students.id", ondelete="CASCADE"), nullable=False),
     # The teach-internal course id (a cross-plugin reference, no foreign key).
     Column("course_id", String(FOREIGN_ID_LENGTH), nullable=False, index=True),
-    Column("enrolled_at", UTCDateTime(), nullable=False),
+    Column("enrolled_at", byway.UTCDateTime(), nullable=False),
     # The rule every enrollment path relies on: enrolling twice finds the first row.
     UniqueConstraint("student_id", "course_id", name="uq_enrollments_student_course"),
 )
@@ -47,7 +47,7 @@ lesson_progress = Table(
     Column("lesson_id", String(FOREIGN_ID_LENGTH), nullable=False, index=True),
     Column("course_id", String(FOREIGN_ID_LENGTH), nullable=False, index=True),
     Column("completed", Boolean, nullable=False),
-    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("updated_at", byway.UTCDateTime(), nullable=False),
     # One row per (student, lesson): updateProgress is an upsert on it.
     UniqueConstraint("student_id", "lesson_id", name="uq_lesson_progress_student_lesson"),
 )
@@ -64,7 +64,7 @@ certificates = Table(
     Column("student_name", String(DISPLAY_NAME_MAX), nullable=False),
     Column("course_title", String(COURSE_TITLE_MAX), nullable=False),
     # The first completion of the course (kept when lessons are added later).
-    Column("issued_at", UTCDateTime(), nullable=False),
+    Column("issued_at", byway.UTCDateTime(), nullable=False),
     UniqueConstraint("code", name="uq_certificates_code"),
     UniqueConstraint("student_id", "course_id", name="uq_certificates_student_course"),
 )

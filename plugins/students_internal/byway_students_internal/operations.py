@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from byway.declarations import Operation
+import byway
 
 #: teach-internal (as the user for enrollMe, as service for enrollStudent): does the course exist, is it free?
 COURSE = """
@@ -58,9 +58,9 @@ query LessonsExist($ids: [ID!]!) {
 """
 
 OPERATIONS = [
-    Operation("teach-internal", COURSE),
-    Operation("authentication", USER),
-    Operation("teach-internal", LESSONS),
-    Operation("teach-internal", COURSE_OUTLINES),
-    Operation("authentication", USER_NAMES),
+    byway.Operation("teach-internal", COURSE),
+    byway.Operation("authentication", USER),
+    byway.Operation("teach-internal", LESSONS),
+    byway.Operation("teach-internal", COURSE_OUTLINES),
+    byway.Operation("authentication", USER_NAMES),
 ]

@@ -16,9 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from byway.client import CrossPluginError
-from byway.context import DataLoader, RequestContext
-from byway.runtime import PluginRuntime
+import byway
 from byway_students_internal import store
 from byway_students_internal.operations import COURSE_OUTLINES, LESSONS, USER_NAMES
 
@@ -31,31 +29,31 @@ ANONYMOUS_LEARNER = "A Byway learner"
 CERTIFICATES_PATH = "/api/students-internal/certificates/"
 
 
-async def _by_ids(plugin: PluginRuntime, target: str, document: str, ids: list[str], what: str) -> list[Any]:
+async def _by_ids(plugin: byway.PluginRuntime, target: str, document: str, ids: list[str], what: str) -> list[Any]:
     entries: list[Any] = []
     for start in range(0, len(ids), IDS_MAX):
         try:
             data = await plugin.client.call(target, document, {"ids": ids[start : start + IDS_MAX]}, as_="service")
-        except CrossPluginError as exc:
+        except byway.CrossPluginError as exc:
             raise exc.for_caller(what) from exc
         entries.extend(next(iter(data.values())) or [])
     return entries
 
 
-async def fetch_lesson(plugin: PluginRuntime, lesson_id: str) -> Record | None:
+async def fetch_lesson(plugin: byway.PluginRuntime, lesson_id: str) -> Record | None:
     """The lesson ``{id, courseId}`` as teach-internal knows it, or None."""
     entries = await _by_ids(plugin, "teach-internal", LESSONS, [lesson_id], "Could not check the lesson")
     lesson: Record | None = entries[0] if entries else None
     return lesson
 
 
-async def fetch_outlines(plugin: PluginRuntime, course_ids: list[str]) -> dict[str, Record]:
+async def fetch_outlines(plugin: byway.PluginRuntime, course_ids: list[str]) -> dict[str, Record]:
     """``{id, title, coverUrl, lessonCount, lessonIds}`` of the courses teach-internal has, by id."""
     entries = await _by_ids(plugin, "teach-internal", COURSE_OUTLINES, course_ids, "Could not fetch the courses")
     return {entry["id"]: entry for entry in entries if entry}
 
 
-def course_outline_loader(ctx: RequestContext) -> DataLoader[str, Record | None]:
+def course_outline_loader(ctx: byway.RequestContext) -> byway.DataLoader[str, Record | None]:
     """Course id -> its outline from teach-internal: ONE call per request for all enrollments."""
 
     async def batch(course_ids: list[str]) -> list[Record | None]:
@@ -65,7 +63,7 @@ def course_outline_loader(ctx: RequestContext) -> DataLoader[str, Record | None]
     return ctx.loader("students-internal.course-outline", batch)
 
 
-def completed_loader(ctx: RequestContext) -> DataLoader[str, set[str]]:
+def completed_loader(ctx: byway.RequestContext) -> byway.DataLoader[str, set[str]]:
     """Student id -> the lessons they completed (one query for all the students of a response)."""
 
     async def batch(student_ids: list[str]) -> list[set[str]]:
@@ -76,7 +74,7 @@ def completed_loader(ctx: RequestContext) -> DataLoader[str, set[str]]:
     return ctx.loader("students-internal.completed", batch)
 
 
-def certificate_loader(ctx: RequestContext) -> DataLoader[tuple[str, str], Record | None]:
+def certificate_loader(ctx: byway.RequestContext) -> byway.DataLoader[tuple[str, str], Record | None]:
     """(student id, course id) -> the certificate, or None (one query per response)."""
 
     async def batch(pairs: list[tuple[str, str]]) -> list[Record | None]:
@@ -94,7 +92,7 @@ def percentage(done: set[str], lesson_ids: list[str]) -> int:
     return sum(1 for lesson in lesson_ids if lesson in done) * 100 // len(lesson_ids)
 
 
-async def enrollment_state(ctx: RequestContext, enrollment: Record) -> tuple[int, Record | None]:
+async def enrollment_state(ctx: byway.RequestContext, enrollment: Record) -> tuple[int, Record | None]:
     """The enrollment's progress percentage and certificate (batched over the response)."""
     outline = await course_outline_loader(ctx).load(enrollment["courseId"])
     done = await completed_loader(ctx).load(enrollment["studentId"])
@@ -102,11 +100,11 @@ async def enrollment_state(ctx: RequestContext, enrollment: Record) -> tuple[int
     return percentage(done, outline["lessonIds"] if outline else []), certificate
 
 
-async def learner_name(plugin: PluginRuntime, student: Record) -> str:
+async def learner_name(plugin: byway.PluginRuntime, student: Record) -> str:
     """The name to print on a certificate: the student's display name, else the user's name."""
     if student.get("displayName"):
         return str(student["displayName"])
-    if plugin.host.knows("authentication"):
+    if plugin.knows("authentication"):
         users = await _by_ids(plugin, "authentication", USER_NAMES, [student["userId"]], "Could not fetch your name")
         user = users[0] if users else None
         if user:
@@ -116,7 +114,7 @@ async def learner_name(plugin: PluginRuntime, student: Record) -> str:
     return ANONYMOUS_LEARNER
 
 
-async def certify_if_complete(plugin: PluginRuntime, student: Record, course_id: str) -> Record | None:
+async def certify_if_complete(plugin: byway.PluginRuntime, student: Record, course_id: str) -> Record | None:
     """The student's certificate of the course: the existing one, or one issued now if every lesson is done."""
     async with plugin.sessions() as session:
         existing = await store.certificates_of(session, [(student["id"], course_id)])
@@ -138,6 +136,6 @@ async def certify_if_complete(plugin: PluginRuntime, student: Record, course_id:
     return certificate
 
 
-def certificate_url(plugin: PluginRuntime, code: str) -> str:
+def certificate_url(plugin: byway.PluginRuntime, code: str) -> str:
     """Where anyone can verify a certificate."""
     return plugin.settings.self_url.rstrip("/") + CERTIFICATES_PATH + code

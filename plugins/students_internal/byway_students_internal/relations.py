@@ -8,15 +8,14 @@ has this plugin delete the rows that cascade (lesson progress), before its own r
 
 from __future__ import annotations
 
-from byway.declarations import Relation
-from byway_students_internal import store
-from byway_students_internal.models import certificates, enrollments, lesson_progress
+import byway
+from byway_students_internal.models import certificates, enrollments, lesson_progress, students
 from byway_students_internal.operations import COURSES_EXIST, LESSONS_EXIST, USERS_EXIST
 
 RELATIONS = [
     # Optional: users prove who they are with their token, and the existence check for students
     # registered by a service or an admin runs only when authentication is known.
-    Relation(
+    byway.Relation(
         "students-internal.Student.userId",
         "authentication.User",
         on_write="must exist (the caller's own token, or authentication.user for services and admins)",
@@ -27,10 +26,10 @@ RELATIONS = [
             "students-internal.enrollMe",
         ),
         optional=True,
-        held_ids=store.held_user_ids,
+        held_ids=byway.held_ids(students.c.user_id),
         exists=USERS_EXIST,
     ),
-    Relation(
+    byway.Relation(
         "students-internal.Enrollment.courseId",
         "teach-internal.Course",
         on_write="must exist (published and free for enrollMe; any for enrollStudent)",
@@ -40,11 +39,11 @@ RELATIONS = [
             "students-internal.enrollStudent",
             "teach-internal.deleteCourse",
         ),
-        held_ids=store.held_course_ids,
+        held_ids=byway.held_ids(enrollments.c.course_id),
         exists=COURSES_EXIST,
         column=enrollments.c.course_id,
     ),
-    Relation(
+    byway.Relation(
         "students-internal.LessonProgress.lessonId",
         "teach-internal.Lesson",
         on_write="must exist, in a course the caller is enrolled in (teach-internal.lessonsByIds)",
@@ -55,27 +54,27 @@ RELATIONS = [
             "teach-internal.deleteModule",
             "teach-internal.deleteCourse",
         ),
-        held_ids=store.held_lesson_ids,
+        held_ids=byway.held_ids(lesson_progress.c.lesson_id),
         exists=LESSONS_EXIST,
         column=lesson_progress.c.lesson_id,
     ),
-    Relation(
+    byway.Relation(
         "students-internal.LessonProgress.courseId",
         "teach-internal.Course",
         on_write="the lesson's course as teach-internal says (never the client's)",
         on_delete="cascade: deleting a course deletes its progress records",
         enforced_by=("students-internal.updateProgress", "teach-internal.deleteCourse"),
-        held_ids=store.held_progress_course_ids,
+        held_ids=byway.held_ids(lesson_progress.c.course_id),
         exists=COURSES_EXIST,
         column=lesson_progress.c.course_id,
     ),
-    Relation(
+    byway.Relation(
         "students-internal.Certificate.courseId",
         "teach-internal.Course",
         on_write="issued once, on the first completion of the course (all its lessons done)",
         on_delete="restrict: an issued certificate must keep verifying",
         enforced_by=("students-internal.updateProgress", "teach-internal.deleteCourse"),
-        held_ids=store.held_certificate_course_ids,
+        held_ids=byway.held_ids(certificates.c.course_id),
         exists=COURSES_EXIST,
         column=certificates.c.course_id,
     ),

@@ -18,9 +18,7 @@ from typing import Any
 from ariadne import MutationType, QueryType
 from graphql import GraphQLResolveInfo
 
-from byway.auth import require_service_or_admin, require_user
-from byway.context import RequestContext
-from byway.errors import BadUserInput, Forbidden, NotFound
+import byway
 from byway_students_internal import learning, store
 from byway_students_internal.access import authorize_registration, fetch_course, own_user_id, student_for
 
@@ -39,7 +37,9 @@ Record = dict[str, Any]
 
 
 @query.field("isEnrolled")
-async def resolve_is_enrolled(_: Any, info: GraphQLResolveInfo[RequestContext], studentId: str, courseId: str) -> bool:
+async def resolve_is_enrolled(
+    _: Any, info: GraphQLResolveInfo[byway.RequestContext], studentId: str, courseId: str
+) -> bool:
     """Whether the student is enrolled in the course (services, admins, that student)."""
     ctx = info.context
     async with ctx.session() as session:
@@ -48,10 +48,10 @@ async def resolve_is_enrolled(_: Any, info: GraphQLResolveInfo[RequestContext], 
 
 
 @query.field("isEnrolledMe")
-async def resolve_is_enrolled_me(_: Any, info: GraphQLResolveInfo[RequestContext], courseId: str) -> bool:
+async def resolve_is_enrolled_me(_: Any, info: GraphQLResolveInfo[byway.RequestContext], courseId: str) -> bool:
     """Whether the calling user is enrolled in the course."""
     ctx = info.context
-    user = require_user(ctx.principal)
+    user = byway.require_user(ctx.principal)
     async with ctx.session() as session:
         student = await store.student_of_user(session, str(user.user_id))
         return student is not None and bool(await store.enrolled_course_ids(session, student["id"], [courseId]))
@@ -59,7 +59,7 @@ async def resolve_is_enrolled_me(_: Any, info: GraphQLResolveInfo[RequestContext
 
 @query.field("enrollmentStatus")
 async def resolve_enrollment_status(
-    _: Any, info: GraphQLResolveInfo[RequestContext], courseIds: list[str], studentId: str | None = None
+    _: Any, info: GraphQLResolveInfo[byway.RequestContext], courseIds: list[str], studentId: str | None = None
 ) -> list[Record]:
     """``isEnrolled`` for many courses in one query; one entry per id, in order."""
     ctx = info.context
@@ -69,14 +69,14 @@ async def resolve_enrollment_status(
         else:
             student = await student_for(session, ctx.principal, studentId)
         if len(courseIds) > STATUS_IDS_MAX:
-            raise BadUserInput(f"at most {STATUS_IDS_MAX} course ids at a time", field="courseIds")
+            raise byway.BadUserInput(f"at most {STATUS_IDS_MAX} course ids at a time", field="courseIds")
         enrolled = await store.enrolled_course_ids(session, student["id"], courseIds) if student else set()
     return [{"courseId": course_id, "enrolled": course_id in enrolled} for course_id in courseIds]
 
 
 @query.field("myCourses")
 async def resolve_my_courses(
-    _: Any, info: GraphQLResolveInfo[RequestContext], studentId: str | None = None
+    _: Any, info: GraphQLResolveInfo[byway.RequestContext], studentId: str | None = None
 ) -> list[Record]:
     """A student's enrollments: the caller's own, or any student's for services and admins."""
     ctx = info.context
@@ -89,7 +89,7 @@ async def resolve_my_courses(
 
 
 @query.field("myStudent")
-async def resolve_my_student(_: Any, info: GraphQLResolveInfo[RequestContext]) -> Record | None:
+async def resolve_my_student(_: Any, info: GraphQLResolveInfo[byway.RequestContext]) -> Record | None:
     """The calling user's student, or null."""
     ctx = info.context
     if not ctx.principal.is_user:
@@ -99,7 +99,7 @@ async def resolve_my_student(_: Any, info: GraphQLResolveInfo[RequestContext]) -
 
 
 @query.field("student")
-async def resolve_student(_: Any, info: GraphQLResolveInfo[RequestContext], id: str) -> Record | None:
+async def resolve_student(_: Any, info: GraphQLResolveInfo[byway.RequestContext], id: str) -> Record | None:
     """A student (services, admins, that student); null when unknown."""
     ctx = info.context
     async with ctx.session() as session:
@@ -108,23 +108,23 @@ async def resolve_student(_: Any, info: GraphQLResolveInfo[RequestContext], id: 
 
 @query.field("studentsByIds")
 async def resolve_students_by_ids(
-    _: Any, info: GraphQLResolveInfo[RequestContext], ids: list[str]
+    _: Any, info: GraphQLResolveInfo[byway.RequestContext], ids: list[str]
 ) -> list[Record | None]:
     """Students by id, one entry per id, in order, null for unknown ids (services and admins)."""
     ctx = info.context
-    require_service_or_admin(ctx.principal)
+    byway.require_service_or_admin(ctx.principal)
     if len(ids) > STUDENT_IDS_MAX:
-        raise BadUserInput(f"at most {STUDENT_IDS_MAX} ids at a time", field="ids")
+        raise byway.BadUserInput(f"at most {STUDENT_IDS_MAX} ids at a time", field="ids")
     async with ctx.session() as session:
         found = await store.students_by_ids(session, ids)
     return [found.get(student_id) for student_id in ids]
 
 
 @query.field("courseEnrollmentCount")
-async def resolve_course_enrollment_count(_: Any, info: GraphQLResolveInfo[RequestContext], courseId: str) -> int:
+async def resolve_course_enrollment_count(_: Any, info: GraphQLResolveInfo[byway.RequestContext], courseId: str) -> int:
     """How many students are enrolled in a course (services and admins)."""
     ctx = info.context
-    require_service_or_admin(ctx.principal)
+    byway.require_service_or_admin(ctx.principal)
     async with ctx.session() as session:
         return await store.count_for_course(session, courseId)
 
@@ -133,15 +133,15 @@ async def resolve_course_enrollment_count(_: Any, info: GraphQLResolveInfo[Reque
 
 
 @mutation.field("enrollMe")
-async def resolve_enroll_me(_: Any, info: GraphQLResolveInfo[RequestContext], courseId: str) -> Record:
+async def resolve_enroll_me(_: Any, info: GraphQLResolveInfo[byway.RequestContext], courseId: str) -> Record:
     """Enroll the calling user in a published free course (creating their student); idempotent."""
     ctx = info.context
-    user = require_user(ctx.principal)
+    user = byway.require_user(ctx.principal)
     course = await fetch_course(ctx.plugin, courseId, ctx.principal)
     if course is None or not course.get("published"):
-        raise NotFound(f"No published course with id {courseId}")
+        raise byway.NotFound(f"No published course with id {courseId}")
     if course["priceCents"] > 0:
-        raise Forbidden(f"'{course['title']}' is a paid course: buy it to enroll")
+        raise byway.Forbidden(f"'{course['title']}' is a paid course: buy it to enroll")
     async with ctx.session() as session:
         student, _created = await store.upsert_student(session, str(user.user_id), None)
         enrollment, _created = await store.upsert_enrollment(session, student["id"], courseId)
@@ -151,19 +151,19 @@ async def resolve_enroll_me(_: Any, info: GraphQLResolveInfo[RequestContext], co
 
 @mutation.field("enrollStudent")
 async def resolve_enroll_student(
-    _: Any, info: GraphQLResolveInfo[RequestContext], studentId: str, courseId: str
+    _: Any, info: GraphQLResolveInfo[byway.RequestContext], studentId: str, courseId: str
 ) -> Record:
     """Enroll an existing student in an existing course, free or paid (services and admins); idempotent."""
     ctx = info.context
-    require_service_or_admin(ctx.principal)
+    byway.require_service_or_admin(ctx.principal)
     async with ctx.session() as session:
         student = await store.get_student(session, studentId)
         # Do not sit in an open transaction while teach-internal is asked.
         await session.rollback()
     if student is None:
-        raise NotFound(f"No student with id {studentId}")
+        raise byway.NotFound(f"No student with id {studentId}")
     if await fetch_course(ctx.plugin, courseId, "service") is None:
-        raise NotFound(f"No course with id {courseId}")
+        raise byway.NotFound(f"No course with id {courseId}")
     async with ctx.session() as session:
         enrollment, _created = await store.upsert_enrollment(session, studentId, courseId)
         await session.commit()
@@ -172,7 +172,7 @@ async def resolve_enroll_student(
 
 @mutation.field("registerStudent")
 async def resolve_register_student(
-    _: Any, info: GraphQLResolveInfo[RequestContext], userId: str, displayName: str | None = None
+    _: Any, info: GraphQLResolveInfo[byway.RequestContext], userId: str, displayName: str | None = None
 ) -> Record:
     """Create a user's student (the user themself, a service or an admin); returns the existing one on repeat."""
     ctx = info.context
@@ -185,11 +185,11 @@ async def resolve_register_student(
 
 @mutation.field("revokeEnrollment")
 async def resolve_revoke_enrollment(
-    _: Any, info: GraphQLResolveInfo[RequestContext], studentId: str, courseId: str
+    _: Any, info: GraphQLResolveInfo[byway.RequestContext], studentId: str, courseId: str
 ) -> bool:
     """Remove an enrollment (services and admins); true if there was one."""
     ctx = info.context
-    require_service_or_admin(ctx.principal)
+    byway.require_service_or_admin(ctx.principal)
     async with ctx.session() as session:
         removed = await store.delete_enrollment(session, studentId, courseId)
         await session.commit()

@@ -16,9 +16,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from byway.errors import BadUserInput, NotFound, Unauthenticated
-from byway.runtime import PluginRuntime
-from byway.web import read_json, rest_endpoint
+import byway
 from byway_students_internal import store
 from byway_students_internal.access import authorize_registration
 
@@ -60,25 +58,23 @@ def not_found_page() -> str:
     )
 
 
-def build_routes(plugin: PluginRuntime) -> list[BaseRoute]:
+def build_routes(plugin: byway.PluginRuntime) -> list[BaseRoute]:
     """The plugin's REST routes, closing over its runtime."""
 
-    @rest_endpoint
     async def create_student(request: Request) -> Response:
         """Register a student for a user: 201 new, 200 existing (the user, a service or an admin)."""
         principal = plugin.principal_for(request)
         if principal.is_anonymous:
-            raise Unauthenticated("You must be logged in")
-        body = await read_json(request, plugin.settings.max_body_bytes)
+            raise byway.Unauthenticated("You must be logged in")
+        body = await byway.read_json(request, plugin.settings.max_body_bytes)
         if not isinstance(body, dict):
-            raise BadUserInput("The body must be a JSON object with userId and displayName")
+            raise byway.BadUserInput("The body must be a JSON object with userId and displayName")
         user_id, name = await authorize_registration(plugin, principal, body.get("userId"), body.get("displayName"))
         async with plugin.sessions() as session:
             student, created = await store.upsert_student(session, user_id, name)
             await session.commit()
         return JSONResponse(student, status_code=201 if created else 200)
 
-    @rest_endpoint
     async def verify_certificate(request: Request) -> Response:
         """Public: the certificate with this code (name, course title, date), or 404."""
         code = str(request.path_params["code"])
@@ -89,7 +85,7 @@ def build_routes(plugin: PluginRuntime) -> list[BaseRoute]:
         if certificate is None:
             if wants_html(request):
                 return HTMLResponse(not_found_page(), status_code=404)
-            raise NotFound("No certificate has this code")
+            raise byway.NotFound("No certificate has this code")
         public = {key: certificate[key] for key in ("courseTitle", "studentName", "issuedAt")}
         if wants_html(request):
             return HTMLResponse(certificate_page(public))

@@ -12,11 +12,10 @@ import secrets
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Column, delete, func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from byway.db import insert_for, iso_utc, new_id, utcnow
-from byway.runtime import PluginRuntime
+import byway
 from byway_students_internal.models import certificates, enrollments, lesson_progress, students
 
 Record = dict[str, Any]
@@ -24,7 +23,12 @@ Record = dict[str, Any]
 
 def student_record(row: Any) -> Record:
     """A ``Student`` as the schema serves it."""
-    return {"id": row.id, "userId": row.user_id, "displayName": row.display_name, "createdAt": iso_utc(row.created_at)}
+    return {
+        "id": row.id,
+        "userId": row.user_id,
+        "displayName": row.display_name,
+        "createdAt": byway.iso_utc(row.created_at),
+    }
 
 
 def enrollment_record(row: Any) -> Record:
@@ -33,15 +37,15 @@ def enrollment_record(row: Any) -> Record:
         "id": row.id,
         "studentId": row.student_id,
         "courseId": row.course_id,
-        "enrolledAt": iso_utc(row.enrolled_at),
+        "enrolledAt": byway.iso_utc(row.enrolled_at),
     }
 
 
 async def upsert_student(session: AsyncSession, user_id: str, display_name: str | None) -> tuple[Record, bool]:
     """The user's student, created if missing (not committed); ``True`` when this call created it."""
     stmt = (
-        insert_for(session)(students)
-        .values(id=new_id(), user_id=user_id, display_name=display_name, created_at=utcnow())
+        byway.insert_for(session)(students)
+        .values(id=byway.new_id(), user_id=user_id, display_name=display_name, created_at=byway.utcnow())
         .on_conflict_do_nothing(index_elements=["user_id"])
         .returning(*students.c)
     )
@@ -55,8 +59,8 @@ async def upsert_student(session: AsyncSession, user_id: str, display_name: str 
 async def upsert_enrollment(session: AsyncSession, student_id: str, course_id: str) -> tuple[Record, bool]:
     """The enrollment of a student in a course, created if missing (not committed); ``True`` if created."""
     stmt = (
-        insert_for(session)(enrollments)
-        .values(id=new_id(), student_id=student_id, course_id=course_id, enrolled_at=utcnow())
+        byway.insert_for(session)(enrollments)
+        .values(id=byway.new_id(), student_id=student_id, course_id=course_id, enrolled_at=byway.utcnow())
         .on_conflict_do_nothing(index_elements=["student_id", "course_id"])
         .returning(*enrollments.c)
     )
@@ -127,36 +131,6 @@ async def delete_enrollment(session: AsyncSession, student_id: str, course_id: s
     return (await session.execute(stmt)).first() is not None
 
 
-async def held_user_ids(plugin: PluginRuntime) -> list[str]:
-    """The distinct authentication user ids students belong to (``Relation.held_ids`` for the audit)."""
-    return await _distinct(plugin, students.c.user_id)
-
-
-async def held_course_ids(plugin: PluginRuntime) -> list[str]:
-    """The distinct teach-internal course ids enrollments hold (``Relation.held_ids`` for the audit)."""
-    return await _distinct(plugin, enrollments.c.course_id)
-
-
-async def held_lesson_ids(plugin: PluginRuntime) -> list[str]:
-    """The distinct teach-internal lesson ids progress records hold (``Relation.held_ids``)."""
-    return await _distinct(plugin, lesson_progress.c.lesson_id)
-
-
-async def held_progress_course_ids(plugin: PluginRuntime) -> list[str]:
-    """The distinct teach-internal course ids progress records hold (``Relation.held_ids``)."""
-    return await _distinct(plugin, lesson_progress.c.course_id)
-
-
-async def held_certificate_course_ids(plugin: PluginRuntime) -> list[str]:
-    """The distinct teach-internal course ids certificates hold (``Relation.held_ids``)."""
-    return await _distinct(plugin, certificates.c.course_id)
-
-
-async def _distinct(plugin: PluginRuntime, column: Column[str]) -> list[str]:
-    async with plugin.sessions() as session:
-        return list((await session.execute(select(column).where(column.is_not(None)).distinct())).scalars())
-
-
 # --- progress ----------------------------------------------------------------------------------
 
 
@@ -167,7 +141,7 @@ def progress_record(row: Any) -> Record:
         "lessonId": row.lesson_id,
         "courseId": row.course_id,
         "completed": row.completed,
-        "updatedAt": iso_utc(row.updated_at),
+        "updatedAt": byway.iso_utc(row.updated_at),
     }
 
 
@@ -175,13 +149,13 @@ async def upsert_progress(
     session: AsyncSession, student_id: str, lesson_id: str, course_id: str, completed: bool
 ) -> Record:
     """Set a student's progress on a lesson (one row per (student, lesson); not committed)."""
-    insert = insert_for(session)(lesson_progress).values(
-        id=new_id(),
+    insert = byway.insert_for(session)(lesson_progress).values(
+        id=byway.new_id(),
         student_id=student_id,
         lesson_id=lesson_id,
         course_id=course_id,
         completed=completed,
-        updated_at=utcnow(),
+        updated_at=byway.utcnow(),
     )
     stmt = insert.on_conflict_do_update(
         index_elements=["student_id", "lesson_id"],
@@ -224,7 +198,7 @@ def certificate_record(row: Any) -> Record:
         "courseId": row.course_id,
         "courseTitle": row.course_title,
         "studentName": row.student_name,
-        "issuedAt": iso_utc(row.issued_at),
+        "issuedAt": byway.iso_utc(row.issued_at),
     }
 
 
@@ -238,15 +212,15 @@ async def issue_certificate(
 ) -> tuple[Record, bool]:
     """The student's certificate of the course, issued now if missing (not committed); True if issued now."""
     stmt = (
-        insert_for(session)(certificates)
+        byway.insert_for(session)(certificates)
         .values(
-            id=new_id(),
+            id=byway.new_id(),
             code=new_certificate_code(),
             student_id=student_id,
             course_id=course_id,
             student_name=student_name[:200],
             course_title=course_title[:200],
-            issued_at=utcnow(),
+            issued_at=byway.utcnow(),
         )
         .on_conflict_do_nothing(index_elements=["student_id", "course_id"])
         .returning(*certificates.c)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from byway.declarations import DemoStep
-from byway.runtime import PluginRuntime
+import byway
 from byway_teach import store
 from byway_teach.operations import GRANT_TEACHER_ROLE, UPDATE_USER_TEACHER_PROFILE
 
@@ -13,7 +12,7 @@ DEMO_BIO = "Tess has taught programming for ten years. Her courses start from ze
 DEMO_SUBJECTS = ["Python", "Web development"]
 
 
-async def seed_teacher(plugin: PluginRuntime, facts: dict[str, Any]) -> list[str]:
+async def seed_teacher(plugin: byway.PluginRuntime, facts: dict[str, Any]) -> list[str]:
     """Give ``facts["teacher_user_id"]`` a verified profile, linked and with the teacher role (idempotent).
 
     Needs ``teacher_user_id`` and ``teacher_token`` from the authentication step; sets
@@ -40,7 +39,7 @@ async def seed_teacher(plugin: PluginRuntime, facts: dict[str, Any]) -> list[str
                 profile = await store.mark_verified(session, profile.id)
                 assert profile is not None
         await session.commit()
-    teacher = plugin.host.tokens.verify(token)
+    teacher = plugin.tokens.verify(token)
     # The same calls a real teacher's createTeacherProfile / an admin's verifyTeacherProfile make.
     await plugin.client.call(
         "authentication", UPDATE_USER_TEACHER_PROFILE, {"teacherProfileId": profile.id}, as_=teacher
@@ -48,9 +47,9 @@ async def seed_teacher(plugin: PluginRuntime, facts: dict[str, Any]) -> list[str
     granted = await plugin.client.call("authentication", GRANT_TEACHER_ROLE, {"userId": user_id}, as_="service")
     user = granted["grantRole"]
     facts["teacher_profile_id"] = profile.id
-    facts["teacher_token"] = plugin.host.tokens.issue_user_token(user_id, user["roles"], email=user["email"])
+    facts["teacher_token"] = plugin.tokens.issue_user_token(user_id, user["roles"], email=user["email"])
     who = facts.get("teacher_email", user_id)
     return [f"teach: verified teacher profile {profile.id} for {who} (roles now: {', '.join(user['roles'])})"]
 
 
-DEMO_STEP = DemoStep(order=20, run=seed_teacher)
+DEMO_STEP = byway.DemoStep(order=20, run=seed_teacher)

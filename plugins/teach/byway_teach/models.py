@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import JSON, Boolean, Column, MetaData, String, Table, Text, false
 
-from byway.db import UTCDateTime
+import byway
 
 metadata = MetaData(
     naming_convention={
@@ -26,6 +26,6 @@ teacher_profiles = Table(
     Column("avatar_url", String(2048), nullable=True),
     Column("payout_email", String(320), nullable=True),
     Column("verified", Boolean, nullable=False, server_default=false()),
-    Column("verified_at", UTCDateTime(), nullable=True),
-    Column("created_at", UTCDateTime(), nullable=False),
+    Column("verified_at", byway.UTCDateTime(), nullable=True),
+    Column("created_at", byway.UTCDateTime(), nullable=False),
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from byway.declarations import Operation
+import byway
 
 #: Who is calling (as the user): the identity every profile is created for.
 ME = """
@@ -34,7 +34,7 @@ query UsersExist($ids: [ID!]!) {
 """
 
 OPERATIONS = [
-    Operation(target="authentication", document=ME),
-    Operation(target="authentication", document=UPDATE_USER_TEACHER_PROFILE),
-    Operation(target="authentication", document=GRANT_TEACHER_ROLE),
+    byway.Operation(target="authentication", document=ME),
+    byway.Operation(target="authentication", document=UPDATE_USER_TEACHER_PROFILE),
+    byway.Operation(target="authentication", document=GRANT_TEACHER_ROLE),
 ]

@@ -8,21 +8,7 @@ from typing import Any
 from ariadne import MutationType, QueryType
 from graphql import GraphQLResolveInfo
 
-from byway.auth import Principal, require_admin, require_service_or_admin, require_user
-from byway.client import CrossPluginError
-from byway.context import RequestContext
-from byway.errors import (
-    UNAUTHENTICATED,
-    UPSTREAM_UNAVAILABLE,
-    BadUserInput,
-    ByWayError,
-    Conflict,
-    Forbidden,
-    NotFound,
-    Unauthenticated,
-    UpstreamUnavailable,
-    error_class,
-)
+import byway
 from byway_teach import store
 from byway_teach.operations import GRANT_TEACHER_ROLE, ME, UPDATE_USER_TEACHER_PROFILE
 from byway_teach.store import Profile
@@ -37,32 +23,21 @@ mutation = MutationType()
 MAX_IDS = 500
 
 
-def _upstream(exc: Exception, doing: str) -> ByWayError:
-    """A refusal from authentication (or its absence), restated for the end user."""
-    if isinstance(exc, UpstreamUnavailable) or (isinstance(exc, CrossPluginError) and exc.code == UPSTREAM_UNAVAILABLE):
-        return UpstreamUnavailable(f"Could not {doing}: the authentication service is unavailable; try again later")
-    if isinstance(exc, CrossPluginError):
-        return error_class(exc.code)(f"Could not {doing}: {exc.message}")
-    return UpstreamUnavailable(f"Could not {doing}; try again later")
-
-
-async def current_user_id(ctx: RequestContext, principal: Principal) -> str:
+async def current_user_id(ctx: byway.RequestContext, principal: byway.Principal) -> str:
     """The caller's user id as authentication knows it (``me``, asked as the user)."""
     try:
         data = await ctx.client.call("authentication", ME, as_=principal)
-    except (CrossPluginError, UpstreamUnavailable) as exc:
-        if isinstance(exc, CrossPluginError) and exc.code == UNAUTHENTICATED:
-            raise Unauthenticated(exc.message) from exc
-        raise _upstream(exc, "check who you are") from exc
+    except byway.CrossPluginError as exc:
+        raise exc.for_caller("Could not check who you are") from exc
     me = data.get("me")
     if not me:
-        raise Unauthenticated("Log in to create a teacher profile")
+        raise byway.Unauthenticated("Log in to create a teacher profile")
     if me.get("id") != principal.user_id:  # authentication and the token disagree: refuse
-        raise Forbidden("Your session does not match your account; log in again")
+        raise byway.Forbidden("Your session does not match your account; log in again")
     return str(me["id"])
 
 
-async def _discard(ctx: RequestContext, profile_id: str) -> None:
+async def _discard(ctx: byway.RequestContext, profile_id: str) -> None:
     """Delete a profile whose link failed, in a session of its own (the request's may be unusable)."""
     async with ctx.plugin.sessions() as session:
         await store.delete_profile(session, profile_id)
@@ -70,19 +45,21 @@ async def _discard(ctx: RequestContext, profile_id: str) -> None:
 
 
 @query.field("teacherProfile")
-async def resolve_teacher_profile(_: Any, info: GraphQLResolveInfo[RequestContext], id: str) -> dict[str, Any] | None:
+async def resolve_teacher_profile(
+    _: Any, info: GraphQLResolveInfo[byway.RequestContext], id: str
+) -> dict[str, Any] | None:
     """A profile by id, as the caller may see it."""
-    ctx: RequestContext = info.context
+    ctx: byway.RequestContext = info.context
     async with ctx.session() as session:
         profile = await store.profile_by_id(session, id)
     return profile.view_for(ctx.principal) if profile else None
 
 
 @query.field("myTeacherProfile")
-async def resolve_my_teacher_profile(_: Any, info: GraphQLResolveInfo[RequestContext]) -> dict[str, Any] | None:
+async def resolve_my_teacher_profile(_: Any, info: GraphQLResolveInfo[byway.RequestContext]) -> dict[str, Any] | None:
     """The caller's own profile, or null."""
-    ctx: RequestContext = info.context
-    principal = require_user(ctx.principal)
+    ctx: byway.RequestContext = info.context
+    principal = byway.require_user(ctx.principal)
     async with ctx.session() as session:
         profile = await store.profile_of_user(session, str(principal.user_id))
     return profile.view_for(principal) if profile else None
@@ -90,13 +67,13 @@ async def resolve_my_teacher_profile(_: Any, info: GraphQLResolveInfo[RequestCon
 
 @query.field("teacherProfilesByIds")
 async def resolve_teacher_profiles_by_ids(
-    _: Any, info: GraphQLResolveInfo[RequestContext], ids: list[str]
+    _: Any, info: GraphQLResolveInfo[byway.RequestContext], ids: list[str]
 ) -> list[dict[str, Any] | None]:
     """One entry per id, in order, null for unknown ids (services and admins; ``byway audit`` uses it)."""
-    ctx: RequestContext = info.context
-    principal = require_service_or_admin(ctx.principal)
+    ctx: byway.RequestContext = info.context
+    principal = byway.require_service_or_admin(ctx.principal)
     if len(ids) > MAX_IDS:
-        raise BadUserInput(f"At most {MAX_IDS} ids at a time", field="ids")
+        raise byway.BadUserInput(f"At most {MAX_IDS} ids at a time", field="ids")
     async with ctx.session() as session:
         found = await store.profiles_by_ids(session, ids)
     return [_view(found[i], principal) if i in found else None for i in ids]
@@ -105,15 +82,15 @@ async def resolve_teacher_profiles_by_ids(
 @mutation.field("createTeacherProfile")
 async def resolve_create_teacher_profile(
     _: Any,
-    info: GraphQLResolveInfo[RequestContext],
+    info: GraphQLResolveInfo[byway.RequestContext],
     bio: str,
     subjects: list[str] | None = None,
     avatarUrl: str | None = None,
     payoutEmail: str | None = None,
 ) -> dict[str, Any]:
     """Create the caller's profile, then link it through authentication; undo it if the link fails."""
-    ctx: RequestContext = info.context
-    principal = require_user(ctx.principal)
+    ctx: byway.RequestContext = info.context
+    principal = byway.require_user(ctx.principal)
     bio = clean_bio(bio)
     subject_list = clean_subjects(subjects)
     avatar_url = clean_avatar_url(avatarUrl)
@@ -132,7 +109,7 @@ async def resolve_create_teacher_profile(
         )
         if profile is None:
             existing = await store.profile_of_user(session, user_id)
-            raise Conflict(
+            raise byway.Conflict(
                 "You already have a teacher profile",
                 references={"teacherProfileId": existing.id if existing else None},
             )
@@ -148,37 +125,41 @@ async def resolve_create_teacher_profile(
             await _discard(ctx, profile.id)
         except Exception:
             log.exception("could not remove unlinked teacher profile %s of user %s", profile.id, user_id)
-        if isinstance(exc, (CrossPluginError, UpstreamUnavailable)):
-            raise _upstream(exc, "link the teacher profile to your account") from exc
+        if isinstance(exc, byway.CrossPluginError):
+            raise exc.for_caller("Could not link the teacher profile to your account") from exc
         raise
     return _view(profile, principal)
 
 
-def _view(profile: Profile, principal: Principal) -> dict[str, Any]:
+def _view(profile: Profile, principal: byway.Principal) -> dict[str, Any]:
     view = profile.view_for(principal)
     assert view is not None  # callers pass the owner, an admin or a service
     return view
 
 
 @mutation.field("verifyTeacherProfile")
-async def resolve_verify_teacher_profile(_: Any, info: GraphQLResolveInfo[RequestContext], id: str) -> dict[str, Any]:
+async def resolve_verify_teacher_profile(
+    _: Any, info: GraphQLResolveInfo[byway.RequestContext], id: str
+) -> dict[str, Any]:
     """Mark a profile verified and grant its owner the "teacher" role (admins only; idempotent).
 
     The profile is verified first; if the grant then fails, the error says so and running the
     mutation again completes it (both steps are idempotent).
     """
-    ctx: RequestContext = info.context
-    principal = require_admin(ctx.principal)
+    ctx: byway.RequestContext = info.context
+    principal = byway.require_admin(ctx.principal)
     async with ctx.session() as session:
         profile = await store.mark_verified(session, id)
         if profile is None:
-            raise NotFound(f"No teacher profile {id!r}")
+            raise byway.NotFound(f"No teacher profile {id!r}")
         await session.commit()
+    what = "Could not grant the teacher role (the profile is verified; run verifyTeacherProfile again)"
     try:
         await ctx.client.call("authentication", GRANT_TEACHER_ROLE, {"userId": profile.user_id}, as_="service")
-    except (CrossPluginError, UpstreamUnavailable) as exc:
-        error = _upstream(exc, "grant the teacher role (the profile is verified; run verifyTeacherProfile again)")
-        raise error from exc
+    except byway.CrossPluginError as exc:
+        raise exc.for_caller(what) from exc
+    except byway.UpstreamUnavailable as exc:  # say what to do: the grant is the only step left
+        raise byway.UpstreamUnavailable(f"{what}: {exc.message}", plugin="authentication") from exc
     return _view(profile, principal)
 
 

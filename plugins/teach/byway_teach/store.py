@@ -1,4 +1,4 @@
-"""Reading and writing teacher profiles (shared by resolvers and the demo)."""
+"""All SQL of ``teach``: reading and writing teacher profiles (shared by resolvers and the demo)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from byway.auth import Principal
-from byway.db import insert_for, iso_utc, new_id, utcnow
-from byway.runtime import PluginRuntime
+from byway import Principal, insert_for, iso_utc, new_id, utcnow
 from byway_teach.models import teacher_profiles
 
 MAX_ID_LENGTH = 64
@@ -117,13 +115,6 @@ async def profiles_by_ids(session: AsyncSession, profile_ids: Iterable[str]) -> 
         return {}
     rows = (await session.execute(select(teacher_profiles).where(teacher_profiles.c.id.in_(wanted)))).all()
     return {row.id: Profile.from_row(row) for row in rows}
-
-
-async def held_user_ids(plugin: PluginRuntime) -> list[str]:
-    """The distinct authentication user ids profiles belong to (``Relation.held_ids`` for the audit)."""
-    column = teacher_profiles.c.user_id
-    async with plugin.sessions() as session:
-        return list((await session.execute(select(column).where(column.is_not(None)).distinct())).scalars())
 
 
 async def profile_of_user(session: AsyncSession, user_id: str) -> Profile | None:

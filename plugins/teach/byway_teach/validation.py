@@ -6,7 +6,7 @@ import re
 import unicodedata
 from urllib.parse import urlsplit
 
-from byway.errors import BadUserInput
+from byway import BadUserInput
 
 MAX_BIO_LENGTH = 5000
 MAX_SUBJECTS = 20

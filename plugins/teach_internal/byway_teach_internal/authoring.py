@@ -18,10 +18,7 @@ from typing import Any
 from ariadne import MutationType
 from graphql import GraphQLResolveInfo
 
-from byway.auth import require_user
-from byway.cascade import before_delete
-from byway.context import RequestContext
-from byway.errors import BadUserInput, NotFound
+import byway
 from byway_teach_internal import store
 from byway_teach_internal.access import require_owner, require_owner_or_admin, require_verified_teacher
 from byway_teach_internal.validation import (
@@ -79,7 +76,7 @@ def changes(arguments: dict[str, Any], fields: dict[str, tuple[str, Any, bool]])
 @mutation.field("createCourse")
 async def resolve_create_course(
     _: Any,
-    info: GraphQLResolveInfo[RequestContext],
+    info: GraphQLResolveInfo[byway.RequestContext],
     title: str,
     priceCents: int,
     description: str | None = None,
@@ -90,7 +87,7 @@ async def resolve_create_course(
 ) -> Record:
     """Create an unpublished course owned by the caller, who must be a verified teacher."""
     ctx = info.context
-    user = require_user(ctx.principal)
+    user = byway.require_user(ctx.principal)
     await require_verified_teacher(ctx)
     values: dict[str, Any] = {
         "title": clean_title(title),
@@ -108,14 +105,16 @@ async def resolve_create_course(
 
 
 @mutation.field("updateCourse")
-async def resolve_update_course(_: Any, info: GraphQLResolveInfo[RequestContext], id: str, **arguments: Any) -> Record:
+async def resolve_update_course(
+    _: Any, info: GraphQLResolveInfo[byway.RequestContext], id: str, **arguments: Any
+) -> Record:
     """Change a course (owner only); omitted arguments are left as they are."""
     ctx = info.context
-    require_user(ctx.principal)
+    byway.require_user(ctx.principal)
     async with ctx.session() as session:
         course = await store.get_course(session, id)
         if course is None:
-            raise NotFound(f"No course with id {id}")
+            raise byway.NotFound(f"No course with id {id}")
         require_owner(ctx.principal, course["teacherId"], "change it")
         values = changes(arguments, _COURSE_FIELDS)
         if values:
@@ -125,20 +124,20 @@ async def resolve_update_course(_: Any, info: GraphQLResolveInfo[RequestContext]
 
 
 @mutation.field("deleteCourse")
-async def resolve_delete_course(_: Any, info: GraphQLResolveInfo[RequestContext], id: str) -> bool:
+async def resolve_delete_course(_: Any, info: GraphQLResolveInfo[byway.RequestContext], id: str) -> bool:
     """Delete a course (owner or admin) once no restrict relation holds it; cascades first."""
     ctx = info.context
-    require_user(ctx.principal)
+    byway.require_user(ctx.principal)
     async with ctx.session() as session:
         course = await store.get_course(session, id)
         if course is None:
-            raise NotFound(f"No course with id {id}")
+            raise byway.NotFound(f"No course with id {id}")
         require_owner_or_admin(ctx.principal, course["teacherId"], "delete it")
-        module_ids = await store.held_module_ids_of_course(session, id)
+        module_ids = await store.module_ids_of_course(session, id)
         lesson_ids = (await store.lesson_ids_of_courses(session, [id]))[id]
         # Never sit in an open transaction while other plugins are asked.
         await session.rollback()
-    await before_delete(ctx.plugin, {"Course": [id], "Module": module_ids, "Lesson": lesson_ids})
+    await byway.before_delete(ctx.plugin, {"Course": [id], "Module": module_ids, "Lesson": lesson_ids})
     async with ctx.session() as session:
         deleted = await store.delete_course(session, id)
         await session.commit()
@@ -149,15 +148,17 @@ async def resolve_delete_course(_: Any, info: GraphQLResolveInfo[RequestContext]
 
 
 @mutation.field("createModule")
-async def resolve_create_module(_: Any, info: GraphQLResolveInfo[RequestContext], courseId: str, title: str) -> Record:
+async def resolve_create_module(
+    _: Any, info: GraphQLResolveInfo[byway.RequestContext], courseId: str, title: str
+) -> Record:
     """Append a module to the caller's course."""
     ctx = info.context
-    require_user(ctx.principal)
+    byway.require_user(ctx.principal)
     title = clean_title(title)
     async with ctx.session() as session:
         course = await store.lock_course(session, courseId)
         if course is None:
-            raise NotFound(f"No course with id {courseId}")
+            raise byway.NotFound(f"No course with id {courseId}")
         require_owner(ctx.principal, course["teacherId"], "add modules")
         module = await store.insert_module(session, courseId, title)
         await session.commit()
@@ -166,15 +167,15 @@ async def resolve_create_module(_: Any, info: GraphQLResolveInfo[RequestContext]
 
 @mutation.field("updateModule")
 async def resolve_update_module(
-    _: Any, info: GraphQLResolveInfo[RequestContext], id: str, title: str | None = None
+    _: Any, info: GraphQLResolveInfo[byway.RequestContext], id: str, title: str | None = None
 ) -> Record:
     """Rename a module of the caller's course."""
     ctx = info.context
-    require_user(ctx.principal)
+    byway.require_user(ctx.principal)
     async with ctx.session() as session:
         module = await store.get_module(session, id)
         if module is None:
-            raise NotFound(f"No module with id {id}")
+            raise byway.NotFound(f"No module with id {id}")
         require_owner(ctx.principal, module.teacher_id, "change its modules")
         if title is None:
             return store.module_record(module)
@@ -184,18 +185,18 @@ async def resolve_update_module(
 
 
 @mutation.field("deleteModule")
-async def resolve_delete_module(_: Any, info: GraphQLResolveInfo[RequestContext], id: str) -> bool:
+async def resolve_delete_module(_: Any, info: GraphQLResolveInfo[byway.RequestContext], id: str) -> bool:
     """Delete a module and its lessons (owner or admin); other plugins' cascades first; the gap closes."""
     ctx = info.context
-    require_user(ctx.principal)
+    byway.require_user(ctx.principal)
     async with ctx.session() as session:
         module = await store.get_module(session, id)
         if module is None:
-            raise NotFound(f"No module with id {id}")
+            raise byway.NotFound(f"No module with id {id}")
         require_owner_or_admin(ctx.principal, module.teacher_id, "delete its modules")
         lesson_ids = await store.lesson_ids_of_module(session, id)
         await session.rollback()
-    await before_delete(ctx.plugin, {"Module": [id], "Lesson": lesson_ids})
+    await byway.before_delete(ctx.plugin, {"Module": [id], "Lesson": lesson_ids})
     async with ctx.session() as session:
         if await store.lock_course(session, module.course_id) is None:
             return False
@@ -206,19 +207,19 @@ async def resolve_delete_module(_: Any, info: GraphQLResolveInfo[RequestContext]
 
 @mutation.field("reorderModules")
 async def resolve_reorder_modules(
-    _: Any, info: GraphQLResolveInfo[RequestContext], courseId: str, ids: list[str]
+    _: Any, info: GraphQLResolveInfo[byway.RequestContext], courseId: str, ids: list[str]
 ) -> list[Record]:
     """Put the course's modules in the order of ``ids`` (exactly its current modules)."""
     ctx = info.context
-    require_user(ctx.principal)
+    byway.require_user(ctx.principal)
     async with ctx.session() as session:
         course = await store.lock_course(session, courseId)
         if course is None:
-            raise NotFound(f"No course with id {courseId}")
+            raise byway.NotFound(f"No course with id {courseId}")
         require_owner(ctx.principal, course["teacherId"], "reorder its modules")
         ordered = await store.reorder_modules(session, courseId, ids)
         if ordered is None:
-            raise BadUserInput("ids must be exactly the course's current modules, each once", field="ids")
+            raise byway.BadUserInput("ids must be exactly the course's current modules, each once", field="ids")
         await session.commit()
     return ordered
 
@@ -229,7 +230,7 @@ async def resolve_reorder_modules(
 @mutation.field("createLesson")
 async def resolve_create_lesson(
     _: Any,
-    info: GraphQLResolveInfo[RequestContext],
+    info: GraphQLResolveInfo[byway.RequestContext],
     moduleId: str,
     title: str,
     content: str | None = None,
@@ -240,7 +241,7 @@ async def resolve_create_lesson(
 ) -> Record:
     """Append a lesson to a module of the caller's course."""
     ctx = info.context
-    require_user(ctx.principal)
+    byway.require_user(ctx.principal)
     values: dict[str, Any] = {
         "title": clean_title(title),
         "content": clean_content(content),
@@ -252,7 +253,7 @@ async def resolve_create_lesson(
     async with ctx.session() as session:
         module = await store.lock_module(session, moduleId)
         if module is None:
-            raise NotFound(f"No module with id {moduleId}")
+            raise byway.NotFound(f"No module with id {moduleId}")
         require_owner(ctx.principal, module.teacher_id, "add lessons")
         lesson = await store.insert_lesson(session, module, **values)
         await session.commit()
@@ -260,14 +261,16 @@ async def resolve_create_lesson(
 
 
 @mutation.field("updateLesson")
-async def resolve_update_lesson(_: Any, info: GraphQLResolveInfo[RequestContext], id: str, **arguments: Any) -> Record:
+async def resolve_update_lesson(
+    _: Any, info: GraphQLResolveInfo[byway.RequestContext], id: str, **arguments: Any
+) -> Record:
     """Change a lesson of the caller's course; omitted arguments are left as they are."""
     ctx = info.context
-    require_user(ctx.principal)
+    byway.require_user(ctx.principal)
     async with ctx.session() as session:
         lesson = await store.get_lesson(session, id)
         if lesson is None:
-            raise NotFound(f"No lesson with id {id}")
+            raise byway.NotFound(f"No lesson with id {id}")
         require_owner(ctx.principal, lesson["_teacherId"], "change its lessons")
         values = changes(arguments, _LESSON_FIELDS)
         if values:
@@ -277,17 +280,17 @@ async def resolve_update_lesson(_: Any, info: GraphQLResolveInfo[RequestContext]
 
 
 @mutation.field("deleteLesson")
-async def resolve_delete_lesson(_: Any, info: GraphQLResolveInfo[RequestContext], id: str) -> bool:
+async def resolve_delete_lesson(_: Any, info: GraphQLResolveInfo[byway.RequestContext], id: str) -> bool:
     """Delete a lesson (owner or admin): its progress records go first (students-internal); the gap closes."""
     ctx = info.context
-    require_user(ctx.principal)
+    byway.require_user(ctx.principal)
     async with ctx.session() as session:
         lesson = await store.get_lesson(session, id)
         if lesson is None:
-            raise NotFound(f"No lesson with id {id}")
+            raise byway.NotFound(f"No lesson with id {id}")
         require_owner_or_admin(ctx.principal, lesson["_teacherId"], "delete its lessons")
         await session.rollback()
-    await before_delete(ctx.plugin, {"Lesson": [id]})
+    await byway.before_delete(ctx.plugin, {"Lesson": [id]})
     async with ctx.session() as session:
         if await store.lock_module(session, lesson["moduleId"]) is None:
             return False
@@ -298,18 +301,18 @@ async def resolve_delete_lesson(_: Any, info: GraphQLResolveInfo[RequestContext]
 
 @mutation.field("reorderLessons")
 async def resolve_reorder_lessons(
-    _: Any, info: GraphQLResolveInfo[RequestContext], moduleId: str, ids: list[str]
+    _: Any, info: GraphQLResolveInfo[byway.RequestContext], moduleId: str, ids: list[str]
 ) -> list[Record]:
     """Put the module's lessons in the order of ``ids`` (exactly its current lessons)."""
     ctx = info.context
-    require_user(ctx.principal)
+    byway.require_user(ctx.principal)
     async with ctx.session() as session:
         module = await store.lock_module(session, moduleId)
         if module is None:
-            raise NotFound(f"No module with id {moduleId}")
+            raise byway.NotFound(f"No module with id {moduleId}")
         require_owner(ctx.principal, module.teacher_id, "reorder its lessons")
         ordered = await store.reorder_lessons(session, module, ids)
         if ordered is None:
-            raise BadUserInput("ids must be exactly the module's current lessons, each once", field="ids")
+            raise byway.BadUserInput("ids must be exactly the module's current lessons, each once", field="ids")
         await session.commit()
     return ordered

@@ -12,8 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from byway.declarations import DemoStep
-from byway.runtime import PluginRuntime
+import byway
 from byway_teach_internal import store
 from byway_teach_internal.models import courses
 
@@ -116,7 +115,7 @@ DEMO_COURSES = (
 )
 
 
-async def _create(plugin: PluginRuntime, teacher_id: str, course: DemoCourse) -> str:
+async def _create(plugin: byway.PluginRuntime, teacher_id: str, course: DemoCourse) -> str:
     async with plugin.sessions() as session:
         created = await store.insert_course(
             session,
@@ -149,7 +148,7 @@ async def _create(plugin: PluginRuntime, teacher_id: str, course: DemoCourse) ->
     return str(created["id"])
 
 
-async def seed(plugin: PluginRuntime, facts: dict[str, Any]) -> list[str]:
+async def seed(plugin: byway.PluginRuntime, facts: dict[str, Any]) -> list[str]:
     """Create the demo teacher's published courses once; record their ids in ``facts``."""
     teacher_id = facts.get("teacher_user_id")
     if not teacher_id:
@@ -181,4 +180,4 @@ async def seed(plugin: PluginRuntime, facts: dict[str, Any]) -> list[str]:
 
 
 #: After authentication (10) and teach (20); before students-internal (40).
-DEMO_STEP = DemoStep(order=30, run=seed)
+DEMO_STEP = byway.DemoStep(order=30, run=seed)

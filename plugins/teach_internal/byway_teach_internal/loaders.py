@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from byway.client import CrossPluginError
-from byway.context import DataLoader, RequestContext
+import byway
 from byway_teach_internal import store
 from byway_teach_internal.operations import ENROLLMENT_STATUS, TEACHER_PROFILES, TEACHER_USERS
 
@@ -19,7 +18,7 @@ ENROLLMENT_STATUS_MAX_IDS = 500
 IDS_MAX = 500
 
 
-def enrollment_loader(ctx: RequestContext) -> DataLoader[str, bool]:
+def enrollment_loader(ctx: byway.RequestContext) -> byway.DataLoader[str, bool]:
     """Course id -> whether the calling *user* is enrolled (callers must be users)."""
 
     async def batch(course_ids: list[str]) -> list[bool]:
@@ -30,7 +29,7 @@ def enrollment_loader(ctx: RequestContext) -> DataLoader[str, bool]:
                 data = await ctx.client.call(
                     "students-internal", ENROLLMENT_STATUS, {"courseIds": chunk}, as_=ctx.principal
                 )
-            except CrossPluginError as exc:
+            except byway.CrossPluginError as exc:
                 raise exc.for_caller("Could not check your enrollments") from exc
             for status in data.get("enrollmentStatus") or []:
                 enrolled[status["courseId"]] = bool(status["enrolled"])
@@ -39,7 +38,7 @@ def enrollment_loader(ctx: RequestContext) -> DataLoader[str, bool]:
     return ctx.loader("teach-internal.enrollment", batch)
 
 
-def modules_loader(ctx: RequestContext) -> DataLoader[str, list[dict[str, Any]]]:
+def modules_loader(ctx: byway.RequestContext) -> byway.DataLoader[str, list[dict[str, Any]]]:
     """Course id -> its modules by position (one query for all the courses of a response)."""
 
     async def batch(course_ids: list[str]) -> list[list[dict[str, Any]]]:
@@ -50,7 +49,7 @@ def modules_loader(ctx: RequestContext) -> DataLoader[str, list[dict[str, Any]]]
     return ctx.loader("teach-internal.modules", batch)
 
 
-def lessons_loader(ctx: RequestContext) -> DataLoader[str, list[dict[str, Any]]]:
+def lessons_loader(ctx: byway.RequestContext) -> byway.DataLoader[str, list[dict[str, Any]]]:
     """Module id -> its lessons by position (one query for all the modules of a response)."""
 
     async def batch(module_ids: list[str]) -> list[list[dict[str, Any]]]:
@@ -61,7 +60,7 @@ def lessons_loader(ctx: RequestContext) -> DataLoader[str, list[dict[str, Any]]]
     return ctx.loader("teach-internal.lessons", batch)
 
 
-def lesson_count_loader(ctx: RequestContext) -> DataLoader[str, int]:
+def lesson_count_loader(ctx: byway.RequestContext) -> byway.DataLoader[str, int]:
     """Course id -> how many lessons it has (one query for all the courses of a response)."""
 
     async def batch(course_ids: list[str]) -> list[int]:
@@ -72,7 +71,7 @@ def lesson_count_loader(ctx: RequestContext) -> DataLoader[str, int]:
     return ctx.loader("teach-internal.lesson-count", batch)
 
 
-def lesson_ids_loader(ctx: RequestContext) -> DataLoader[str, list[str]]:
+def lesson_ids_loader(ctx: byway.RequestContext) -> byway.DataLoader[str, list[str]]:
     """Course id -> its lesson ids in outline order (one query for all the courses of a response)."""
 
     async def batch(course_ids: list[str]) -> list[list[str]]:
@@ -83,13 +82,13 @@ def lesson_ids_loader(ctx: RequestContext) -> DataLoader[str, list[str]]:
     return ctx.loader("teach-internal.lesson-ids", batch)
 
 
-async def _by_ids(ctx: RequestContext, plugin: str, document: str, ids: list[str], what: str) -> list[Any]:
+async def _by_ids(ctx: byway.RequestContext, plugin: str, document: str, ids: list[str], what: str) -> list[Any]:
     """The single root field's entries of a by-ids query sent as service, chunk by chunk."""
     entries: list[Any] = []
     for start in range(0, len(ids), IDS_MAX):
         try:
             data = await ctx.client.call(plugin, document, {"ids": ids[start : start + IDS_MAX]}, as_="service")
-        except CrossPluginError as exc:
+        except byway.CrossPluginError as exc:
             raise exc.for_caller(what) from exc
         entries.extend(next(iter(data.values())) or [])
     return entries
@@ -100,20 +99,20 @@ def _display_name(user: dict[str, Any]) -> str | None:
     return name or None
 
 
-def teacher_loader(ctx: RequestContext) -> DataLoader[str, dict[str, Any] | None]:
+def teacher_loader(ctx: byway.RequestContext) -> byway.DataLoader[str, dict[str, Any] | None]:
     """Teacher user id -> ``CourseTeacher``: one call to authentication, then one to teach, per request.
 
     None when authentication is not available to this plugin (nothing to say who the teacher is).
     """
 
     async def batch(user_ids: list[str]) -> list[dict[str, Any] | None]:
-        if not ctx.plugin.host.knows("authentication"):
+        if not ctx.plugin.knows("authentication"):
             return [None] * len(user_ids)
         users = await _by_ids(ctx, "authentication", TEACHER_USERS, user_ids, "Could not fetch the teachers")
         found = {user["id"]: user for user in users if user}
         profile_ids = sorted({u["teacherProfileId"] for u in found.values() if u.get("teacherProfileId")})
         profiles: dict[str, dict[str, Any]] = {}
-        if profile_ids and ctx.plugin.host.knows("teach"):
+        if profile_ids and ctx.plugin.knows("teach"):
             entries = await _by_ids(ctx, "teach", TEACHER_PROFILES, profile_ids, "Could not fetch the teachers")
             profiles = {p["userId"]: p for p in entries if p}
         result: list[dict[str, Any] | None] = []

@@ -20,7 +20,7 @@ from sqlalchemy import (
     Text,
 )
 
-from byway.db import UTCDateTime
+import byway
 
 metadata = MetaData()
 
@@ -46,7 +46,7 @@ courses = Table(
     Column("price_cents", Integer, nullable=False),
     Column("currency", String(3), nullable=False),
     Column("published", Boolean, nullable=False, default=False),
-    Column("created_at", UTCDateTime(), nullable=False),
+    Column("created_at", byway.UTCDateTime(), nullable=False),
     # Catalogue facets (second round): trimmed category (filtered case-insensitively), level, cover.
     Column("category", String(CATEGORY_MAX), nullable=True),
     Column("difficulty", String(16), nullable=True),
@@ -83,6 +83,7 @@ lessons = Table(
     Index("ix_lessons_module_position", "module_id", "position"),
     Index("uq_lessons_module_position", "module_id", "position", unique=True),
 )
+
 
 #: Database objects of the full-text index that migrations create by hand (not in this metadata).
 FULL_TEXT_OBJECTS = frozenset({"courses_fts", "search_vector", "ix_courses_search_vector"})

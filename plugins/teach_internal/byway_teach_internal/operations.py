@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from byway.declarations import Operation
+import byway
 
 #: teach, as the user: the caller's teacher profile (createCourse needs a verified one).
 MY_TEACHER_PROFILE = """
@@ -41,8 +41,8 @@ query UsersExist($ids: [ID!]!) {
 """
 
 OPERATIONS = [
-    Operation("teach", MY_TEACHER_PROFILE),
-    Operation("students-internal", ENROLLMENT_STATUS),
-    Operation("authentication", TEACHER_USERS),
-    Operation("teach", TEACHER_PROFILES),
+    byway.Operation("teach", MY_TEACHER_PROFILE),
+    byway.Operation("students-internal", ENROLLMENT_STATUS),
+    byway.Operation("authentication", TEACHER_USERS),
+    byway.Operation("teach", TEACHER_PROFILES),
 ]

@@ -19,9 +19,7 @@ from typing import Any
 from ariadne import ObjectType, QueryType
 from graphql import GraphQLResolveInfo
 
-from byway.auth import require_service, require_user
-from byway.context import RequestContext
-from byway.errors import BadUserInput
+import byway
 from byway_teach_internal import store
 from byway_teach_internal.access import sees_everything, visible
 from byway_teach_internal.authoring import mutation
@@ -56,7 +54,7 @@ def catalog_query(
 
 
 @query.field("course")
-async def resolve_course(_: Any, info: GraphQLResolveInfo[RequestContext], id: str) -> Record | None:
+async def resolve_course(_: Any, info: GraphQLResolveInfo[byway.RequestContext], id: str) -> Record | None:
     """A course, when the caller may see it."""
     ctx = info.context
     async with ctx.session() as session:
@@ -67,7 +65,7 @@ async def resolve_course(_: Any, info: GraphQLResolveInfo[RequestContext], id: s
 @query.field("courses")
 async def resolve_courses(
     _: Any,
-    info: GraphQLResolveInfo[RequestContext],
+    info: GraphQLResolveInfo[byway.RequestContext],
     first: int | None = 20,
     after: str | None = None,
     search: str | None = None,
@@ -79,18 +77,18 @@ async def resolve_courses(
     ctx = info.context
     first = 20 if first is None else first
     if not 1 <= first <= PAGE_MAX:
-        raise BadUserInput(f"first must be between 1 and {PAGE_MAX}", field="first")
+        raise byway.BadUserInput(f"first must be between 1 and {PAGE_MAX}", field="first")
     async with ctx.session() as session:
         page = await store.catalog_page(session, catalog_query(search, category, difficulty, free), first, after)
     if page is None:
-        raise BadUserInput("after must be the id of a course from a previous page of this listing", field="after")
+        raise byway.BadUserInput("after must be the id of a course from a previous page of this listing", field="after")
     return page
 
 
 @query.field("courseCount")
 async def resolve_course_count(
     _: Any,
-    info: GraphQLResolveInfo[RequestContext],
+    info: GraphQLResolveInfo[byway.RequestContext],
     search: str | None = None,
     category: str | None = None,
     difficulty: str | None = None,
@@ -102,7 +100,7 @@ async def resolve_course_count(
 
 
 @query.field("categories")
-async def resolve_categories(_: Any, info: GraphQLResolveInfo[RequestContext]) -> list[Record]:
+async def resolve_categories(_: Any, info: GraphQLResolveInfo[byway.RequestContext]) -> list[Record]:
     """The categories of the published courses with their counts."""
     async with info.context.session() as session:
         return await store.category_counts(session)
@@ -110,12 +108,12 @@ async def resolve_categories(_: Any, info: GraphQLResolveInfo[RequestContext]) -
 
 @query.field("coursesByIds")
 async def resolve_courses_by_ids(
-    _: Any, info: GraphQLResolveInfo[RequestContext], ids: list[str]
+    _: Any, info: GraphQLResolveInfo[byway.RequestContext], ids: list[str]
 ) -> list[Record | None]:
     """One entry per id, in order; null for unknown courses and courses the caller may not see."""
     ctx = info.context
     if len(ids) > IDS_MAX:
-        raise BadUserInput(f"at most {IDS_MAX} ids at a time", field="ids")
+        raise byway.BadUserInput(f"at most {IDS_MAX} ids at a time", field="ids")
     if not ids:
         return []
     async with ctx.session() as session:
@@ -125,29 +123,29 @@ async def resolve_courses_by_ids(
 
 @query.field("lessonsByIds")
 async def resolve_lessons_by_ids(
-    _: Any, info: GraphQLResolveInfo[RequestContext], ids: list[str]
+    _: Any, info: GraphQLResolveInfo[byway.RequestContext], ids: list[str]
 ) -> list[Record | None]:
     """Services only: one entry per id, in order; null for unknown lessons."""
     ctx = info.context
-    require_service(ctx.principal)
+    byway.require_service(ctx.principal)
     if len(ids) > IDS_MAX:
-        raise BadUserInput(f"at most {IDS_MAX} ids at a time", field="ids")
+        raise byway.BadUserInput(f"at most {IDS_MAX} ids at a time", field="ids")
     async with ctx.session() as session:
         found = await store.lessons_by_ids(session, ids)
     return [found.get(lesson_id) for lesson_id in ids]
 
 
 @query.field("teachingCourses")
-async def resolve_teaching_courses(_: Any, info: GraphQLResolveInfo[RequestContext]) -> list[Record]:
+async def resolve_teaching_courses(_: Any, info: GraphQLResolveInfo[byway.RequestContext]) -> list[Record]:
     """The caller's own courses, published or not."""
     ctx = info.context
-    user = require_user(ctx.principal)
+    user = byway.require_user(ctx.principal)
     async with ctx.session() as session:
         return await store.courses_of_teacher(session, str(user.user_id))
 
 
 @course_type.field("isEnrolled")
-async def resolve_is_enrolled(course: Record, info: GraphQLResolveInfo[RequestContext]) -> bool:
+async def resolve_is_enrolled(course: Record, info: GraphQLResolveInfo[byway.RequestContext]) -> bool:
     """Asked of students-internal once per request for all courses; false without a user."""
     ctx = info.context
     if not ctx.principal.is_user:
@@ -156,40 +154,40 @@ async def resolve_is_enrolled(course: Record, info: GraphQLResolveInfo[RequestCo
 
 
 @course_type.field("modules")
-async def resolve_modules(course: Record, info: GraphQLResolveInfo[RequestContext]) -> list[Record]:
+async def resolve_modules(course: Record, info: GraphQLResolveInfo[byway.RequestContext]) -> list[Record]:
     """The course's modules (batched over the courses of the response)."""
     result: list[Record] = await modules_loader(info.context).load(course["id"])
     return result
 
 
 @course_type.field("lessonCount")
-async def resolve_lesson_count(course: Record, info: GraphQLResolveInfo[RequestContext]) -> int:
+async def resolve_lesson_count(course: Record, info: GraphQLResolveInfo[byway.RequestContext]) -> int:
     """How many lessons (batched over the courses of the response)."""
     return int(await lesson_count_loader(info.context).load(course["id"]))
 
 
 @course_type.field("lessonIds")
-async def resolve_lesson_ids(course: Record, info: GraphQLResolveInfo[RequestContext]) -> list[str]:
+async def resolve_lesson_ids(course: Record, info: GraphQLResolveInfo[byway.RequestContext]) -> list[str]:
     """The lesson ids in outline order (batched over the courses of the response)."""
     result: list[str] = await lesson_ids_loader(info.context).load(course["id"])
     return result
 
 
 @course_type.field("teacher")
-async def resolve_teacher(course: Record, info: GraphQLResolveInfo[RequestContext]) -> Record | None:
+async def resolve_teacher(course: Record, info: GraphQLResolveInfo[byway.RequestContext]) -> Record | None:
     """The teacher, from authentication and teach (one batched call to each per request)."""
     result: Record | None = await teacher_loader(info.context).load(course["teacherId"])
     return result
 
 
 @module_type.field("lessons")
-async def resolve_lessons(module: Record, info: GraphQLResolveInfo[RequestContext]) -> list[Record]:
+async def resolve_lessons(module: Record, info: GraphQLResolveInfo[byway.RequestContext]) -> list[Record]:
     """The module's lessons (batched over the modules of the response)."""
     result: list[Record] = await lessons_loader(info.context).load(module["id"])
     return result
 
 
-async def gated(lesson: Record, ctx: RequestContext, key: str) -> str | None:
+async def gated(lesson: Record, ctx: byway.RequestContext, key: str) -> str | None:
     """A gated field's value if the lesson is a preview or the caller is enrolled, the owner, an admin or a service."""
     value: str | None = lesson[key]
     if value is None or lesson["preview"] or sees_everything(ctx.principal, lesson["_teacherId"]):
@@ -200,13 +198,13 @@ async def gated(lesson: Record, ctx: RequestContext, key: str) -> str | None:
 
 
 @lesson_type.field("content")
-async def resolve_content(lesson: Record, info: GraphQLResolveInfo[RequestContext]) -> str | None:
+async def resolve_content(lesson: Record, info: GraphQLResolveInfo[byway.RequestContext]) -> str | None:
     """The lesson's content, gated."""
     return await gated(lesson, info.context, "_content")
 
 
 @lesson_type.field("videoUrl")
-async def resolve_video_url(lesson: Record, info: GraphQLResolveInfo[RequestContext]) -> str | None:
+async def resolve_video_url(lesson: Record, info: GraphQLResolveInfo[byway.RequestContext]) -> str | None:
     """The lesson's video, gated exactly like its content."""
     return await gated(lesson, info.context, "_videoUrl")
 

@@ -9,7 +9,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from byway.errors import BadUserInput
+import byway
 from byway_teach_internal.models import (
     CATEGORY_MAX,
     CONTENT_MAX,
@@ -30,30 +30,30 @@ def clean_title(value: str, field: str = "title") -> str:
     """A title without surrounding blanks, 1 to 200 characters."""
     title = value.strip()
     if not title:
-        raise BadUserInput(f"{field} must not be empty", field=field)
+        raise byway.BadUserInput(f"{field} must not be empty", field=field)
     if len(title) > TITLE_MAX:
-        raise BadUserInput(f"{field} must be at most {TITLE_MAX} characters", field=field)
+        raise byway.BadUserInput(f"{field} must be at most {TITLE_MAX} characters", field=field)
     return title
 
 
 def clean_description(value: str | None) -> str | None:
     """An optional description of at most 10,000 characters."""
     if value is not None and len(value) > DESCRIPTION_MAX:
-        raise BadUserInput(f"description must be at most {DESCRIPTION_MAX} characters", field="description")
+        raise byway.BadUserInput(f"description must be at most {DESCRIPTION_MAX} characters", field="description")
     return value
 
 
 def clean_content(value: str | None) -> str | None:
     """Optional lesson content of at most 100,000 characters."""
     if value is not None and len(value) > CONTENT_MAX:
-        raise BadUserInput(f"content must be at most {CONTENT_MAX} characters", field="content")
+        raise byway.BadUserInput(f"content must be at most {CONTENT_MAX} characters", field="content")
     return value
 
 
 def clean_price(value: int) -> int:
     """A price in minor units: a non-negative integer."""
     if value < 0:
-        raise BadUserInput("priceCents must not be negative", field="priceCents")
+        raise byway.BadUserInput("priceCents must not be negative", field="priceCents")
     return value
 
 
@@ -63,7 +63,7 @@ def clean_currency(value: str | None) -> str:
         return DEFAULT_CURRENCY
     code = value.strip().upper()
     if not _CURRENCY.fullmatch(code):
-        raise BadUserInput("currency must be a three-letter ISO code such as USD", field="currency")
+        raise byway.BadUserInput("currency must be a three-letter ISO code such as USD", field="currency")
     return code
 
 
@@ -73,7 +73,7 @@ def clean_category(value: str | None) -> str | None:
         return None
     category = " ".join(value.split())
     if len(category) > CATEGORY_MAX:
-        raise BadUserInput(f"category must be at most {CATEGORY_MAX} characters", field="category")
+        raise byway.BadUserInput(f"category must be at most {CATEGORY_MAX} characters", field="category")
     return category or None
 
 
@@ -82,7 +82,7 @@ def clean_choice(value: Any, choices: tuple[str, ...], field: str) -> str | None
     if value is None:
         return None
     if value not in choices:
-        raise BadUserInput(f"{field} must be one of {', '.join(choices)}", field=field)
+        raise byway.BadUserInput(f"{field} must be one of {', '.join(choices)}", field=field)
     return str(value)
 
 
@@ -102,7 +102,7 @@ def clean_url(value: str | None, field: str) -> str | None:
         return None
     url = value.strip()
     if len(url) > URL_MAX:
-        raise BadUserInput(f"{field} must be at most {URL_MAX} characters", field=field)
+        raise byway.BadUserInput(f"{field} must be at most {URL_MAX} characters", field=field)
     try:
         parts = urlsplit(url)
         host = parts.hostname
@@ -110,12 +110,12 @@ def clean_url(value: str | None, field: str) -> str | None:
         host = None
         parts = None
     if parts is None or parts.scheme.lower() not in ("http", "https") or not host or any(c.isspace() for c in url):
-        raise BadUserInput(f"{field} must be an absolute http(s) URL", field=field)
+        raise byway.BadUserInput(f"{field} must be an absolute http(s) URL", field=field)
     return url
 
 
 def clean_duration(value: int | None) -> int | None:
     """A duration in seconds: 0 to a day, or None."""
     if value is not None and not 0 <= value <= DURATION_MAX:
-        raise BadUserInput(f"duration must be between 0 and {DURATION_MAX} seconds", field="duration")
+        raise byway.BadUserInput(f"duration must be between 0 and {DURATION_MAX} seconds", field="duration")
     return value

@@ -8,8 +8,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from byway.db import iso_utc, new_id, utcnow
-from byway.runtime import PluginRuntime
+import byway
 from byway_teach_internal.models import courses, lessons, modules
 
 Record = dict[str, Any]
@@ -25,7 +24,7 @@ def course_record(row: Any) -> Record:
         "priceCents": row.price_cents,
         "currency": row.currency,
         "published": row.published,
-        "createdAt": iso_utc(row.created_at),
+        "createdAt": byway.iso_utc(row.created_at),
         "category": row.category,
         "difficulty": row.difficulty,
         "coverUrl": row.cover_url,
@@ -44,13 +43,6 @@ async def get_courses(session: AsyncSession, ids: Sequence[str]) -> dict[str, Re
     return {row.id: course_record(row) for row in rows}
 
 
-async def held_teacher_ids(plugin: PluginRuntime) -> list[str]:
-    """The distinct authentication user ids that own courses (``Relation.held_ids`` for the audit)."""
-    column = courses.c.teacher_id
-    async with plugin.sessions() as session:
-        return list((await session.execute(select(column).where(column.is_not(None)).distinct())).scalars())
-
-
 async def courses_of_teacher(session: AsyncSession, teacher_id: str) -> list[Record]:
     """Every course of a teacher, published or not, oldest first."""
     stmt = select(*courses.c).where(courses.c.teacher_id == teacher_id).order_by(courses.c.created_at, courses.c.id)
@@ -61,7 +53,7 @@ async def insert_course(session: AsyncSession, *, teacher_id: str, published: bo
     """Insert a course (not committed); ``values`` are columns (title, description, price_cents, ...)."""
     stmt = (
         insert(courses)
-        .values(id=new_id(), teacher_id=teacher_id, published=published, created_at=utcnow(), **values)
+        .values(id=byway.new_id(), teacher_id=teacher_id, published=published, created_at=byway.utcnow(), **values)
         .returning(*courses.c)
     )
     return course_record((await session.execute(stmt)).one())

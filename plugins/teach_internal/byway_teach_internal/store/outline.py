@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Table, case, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from byway.db import new_id
+import byway
 from byway_teach_internal.models import courses, lessons, modules
 
 Record = dict[str, Any]
@@ -127,7 +127,12 @@ async def insert_module(session: AsyncSession, course_id: str, title: str) -> Re
     """Append a module to a (locked) course; not committed."""
     stmt = (
         insert(modules)
-        .values(id=new_id(), course_id=course_id, title=title, position=_next_position(modules, "course_id", course_id))
+        .values(
+            id=byway.new_id(),
+            course_id=course_id,
+            title=title,
+            position=_next_position(modules, "course_id", course_id),
+        )
         .returning(*modules.c)
     )
     return module_record((await session.execute(stmt)).one())
@@ -161,7 +166,7 @@ async def reorder_modules(session: AsyncSession, course_id: str, ordered: Sequen
     return (await modules_of_courses(session, [course_id]))[course_id]
 
 
-async def held_module_ids_of_course(session: AsyncSession, course_id: str) -> list[str]:
+async def module_ids_of_course(session: AsyncSession, course_id: str) -> list[str]:
     """The ids of a course's modules."""
     return await _child_ids(session, modules, "course_id", course_id)
 
@@ -194,7 +199,9 @@ async def insert_lesson(session: AsyncSession, module: ModuleRow, **values: Any)
     """Append a lesson to a (locked) module; ``values`` are columns (title, content, ...). Not committed."""
     stmt = (
         insert(lessons)
-        .values(id=new_id(), module_id=module.id, position=_next_position(lessons, "module_id", module.id), **values)
+        .values(
+            id=byway.new_id(), module_id=module.id, position=_next_position(lessons, "module_id", module.id), **values
+        )
         .returning(*lessons.c)
     )
     return lesson_record((await session.execute(stmt)).one(), module.course_id, module.teacher_id)

@@ -1,4 +1,4 @@
-"""Reading and writing users and their roles (shared by resolvers, the CLI and the demo)."""
+"""SQL of users and their roles (shared by resolvers, the CLI and the demo)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from byway.auth import ROLE_ADMIN, ROLE_STUDENT, ROLE_TEACHER
+from byway.audit import audit_entries, record_audit
+from byway.auth import ROLE_ADMIN, ROLE_STUDENT, ROLE_TEACHER, Principal
 from byway.db import insert_for, iso_utc, new_id, utcnow
 from byway.runtime import PluginRuntime
-from byway_authentication.models import user_roles, users
+from byway_authentication.models import audit_log, user_roles, users
 from byway_authentication.validation import normalize_email
 
 #: Roles that are stored; "student" is implicit for every user.
@@ -33,6 +34,15 @@ class UserRecord:
     teacher_profile_id: str | None
     created_at: datetime
     roles: tuple[str, ...]
+    display_name: str | None = None
+    avatar_url: str | None = None
+    email_verified_at: datetime | None = None
+
+    @property
+    def shown_name(self) -> str:
+        """``displayName``: the chosen one, else "firstName lastName", else the email's local part."""
+        names = " ".join(n for n in (self.first_name, self.last_name) if n)
+        return self.display_name or names or self.email.rsplit("@", 1)[0]
 
     def to_graphql(self) -> dict[str, Any]:
         """The GraphQL ``User`` object (never the password hash)."""
@@ -41,6 +51,9 @@ class UserRecord:
             "email": self.email,
             "firstName": self.first_name,
             "lastName": self.last_name,
+            "displayName": self.shown_name,
+            "avatarUrl": self.avatar_url,
+            "emailVerified": self.email_verified_at is not None,
             "roles": list(self.roles),
             "teacherProfileId": self.teacher_profile_id,
             "createdAt": iso_utc(self.created_at),
@@ -72,6 +85,9 @@ async def _records(session: AsyncSession, rows: list[Any]) -> list[UserRecord]:
             teacher_profile_id=r.teacher_profile_id,
             created_at=r.created_at,
             roles=effective_roles(roles[r.id]),
+            display_name=r.display_name,
+            avatar_url=r.avatar_url,
+            email_verified_at=r.email_verified_at,
         )
         for r in rows
     ]
@@ -163,6 +179,50 @@ async def revoke_role(session: AsyncSession, user_id: str, role: str) -> bool:
 async def set_password_hash(session: AsyncSession, user_id: str, password_hash: str) -> None:
     """Replace a user's password hash (nothing committed)."""
     await session.execute(update(users).where(users.c.id == user_id).values(password_hash=password_hash))
+
+
+async def update_profile(session: AsyncSession, user_id: str, changes: dict[str, str | None]) -> bool:
+    """Set some of ``first_name``, ``last_name``, ``display_name``, ``avatar_url``; True if the user exists."""
+    allowed = {"first_name", "last_name", "display_name", "avatar_url"}
+    if set(changes) - allowed:
+        raise ValueError(f"not profile columns: {sorted(set(changes) - allowed)}")
+    stmt = update(users).where(users.c.id == user_id).returning(users.c.id)
+    result = await session.execute(stmt.values(**changes) if changes else stmt.values(id=users.c.id))
+    return result.first() is not None
+
+
+async def mark_email_verified(session: AsyncSession, user_id: str) -> None:
+    """Record that the user proved they read mail at their address (kept if already set; nothing committed)."""
+    await session.execute(
+        update(users)
+        .where(users.c.id == user_id, users.c.email_verified_at.is_(None))
+        .values(email_verified_at=utcnow())
+    )
+
+
+async def audit(
+    session: AsyncSession,
+    principal: Principal | str,
+    action: str,
+    target: str | None,
+    details: dict[str, Any] | None = None,
+    client_address: str | None = None,
+) -> None:
+    """Record an audit entry in the session's transaction (it commits with the action, or not at all)."""
+    await record_audit(
+        session,
+        audit_log,
+        principal=principal,
+        action=action,
+        target=target,
+        details=details,
+        client_address=client_address,
+    )
+
+
+async def audit_page(session: AsyncSession, *, first: int, after: str | None) -> list[dict[str, Any]]:
+    """Audit entries, newest first (``auditLog``)."""
+    return await audit_entries(session, audit_log, first=first, after=after)
 
 
 async def set_teacher_profile(session: AsyncSession, user_id: str, teacher_profile_id: str) -> bool:

@@ -1,0 +1,5 @@
+"""``python -m byway``: the ``byway`` command line."""
+
+from byway.cli import main
+
+main()
