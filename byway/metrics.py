@@ -349,6 +349,18 @@ def prepare_multiprocess_metrics(data_dir: Path) -> Path:
 
 
 _ON_COMMIT = "byway_on_commit"
+#: Key of ``session.info`` holding the plugin whose ``plugin.sessions()`` made the session.
+PLUGIN_INFO_KEY = "byway.plugin"
+
+
+def plugin_of(session: AsyncSession) -> PluginRuntime | None:
+    """The plugin whose ``plugin.sessions()`` (or ``ctx.session()``) made ``session``, if known.
+
+    For store functions that count what they write without being handed the plugin:
+    ``plugin_of(session).metrics.counter(...)``.
+    """
+    plugin: PluginRuntime | None = session.info.get(PLUGIN_INFO_KEY)
+    return plugin
 
 
 def on_commit(session: AsyncSession, callback: Callable[[], None]) -> None:

@@ -11,7 +11,8 @@ from starlette.routing import BaseRoute
 import byway
 from byway.declarations import DemoStep, GraphQLApi, Job, Operation, PluginInfo, Relation
 from byway.runtime import PluginRuntime
-from byway_ecommerce import commands, demo, models, relations, resolvers, routes, workers
+from byway.status import StatusCheck
+from byway_ecommerce import commands, demo, models, observability, relations, resolvers, routes, workers
 from byway_ecommerce.operations import OPERATIONS
 from byway_ecommerce.state import close_state, config_of
 
@@ -78,7 +79,13 @@ async def byway_startup(plugin: PluginRuntime) -> None:
         )
     if plugin.settings.is_production and config.pause_at:
         raise RuntimeError("BYWAY_ECOMMERCE_PAUSE_AT is for crash tests only and refused in production")
+    plugin.metrics.on_scrape(observability.refresh)
     await workers.start(plugin)
+
+
+@byway.hookimpl
+async def byway_status(plugin: PluginRuntime) -> list[StatusCheck]:
+    return await observability.status_checks(plugin)
 
 
 @byway.hookimpl
