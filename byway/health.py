@@ -148,7 +148,7 @@ async def readiness(host: Host) -> tuple[bool, dict[str, Any]]:
     local = {env_key(name) for name in host.plugins}
     for name, url in host.settings.plugin_urls.items():
         if env_key(name) not in local:
-            names.append(name)
+            names.append(name.lower().replace("_", "-"))  # STUDENTS_INTERNAL (from the environment)
             checks.append(remote_readiness(url))
     for name, result in zip(names, await asyncio.gather(*checks), strict=True):
         report[name] = result

@@ -262,6 +262,31 @@ def postgres_available() -> bool:
     return asyncio.run(probe())
 
 
+def plugins_required() -> bool:
+    """True in CI (``CI`` set) or with ``BYWAY_TEST_PLUGINS=required``: missing first-party plugins fail."""
+    return os.environ.get("BYWAY_TEST_PLUGINS", "").lower() == "required" or os.environ.get("CI", "").lower() in {
+        "1",
+        "true",
+        "yes",
+    }
+
+
+def require_plugin(module: str) -> Any:
+    """Import a plugin module for a test; skip when it is not installed, FAIL in CI.
+
+    Use instead of ``pytest.importorskip`` for first-party plugins, so that CI never passes by
+    silently skipping the tests of a plugin that failed to install.
+    """
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        if plugins_required():
+            pytest.fail(f"{module} is required (CI / BYWAY_TEST_PLUGINS=required) but cannot be imported: {exc}")
+        pytest.skip(f"{module} is not installed (set BYWAY_TEST_PLUGINS=required to fail instead)")
+
+
 def _postgres_required() -> bool:
     return os.environ.get("BYWAY_TEST_POSTGRES", "").lower() == "required"
 

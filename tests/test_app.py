@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -89,15 +91,26 @@ async def test_readyz_is_503_when_a_database_goes_away(settings: Settings) -> No
     assert response.json()["plugins"]["notes"]["error"] == "database unreachable"
 
 
+async def until(condition: Callable[[], bool], within: float = 10.0) -> None:
+    """Poll ``condition`` until it holds; fail after ``within`` seconds (no fixed sleeps)."""
+    deadline = time.monotonic() + within
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.005)
+
+
 async def test_jobs_run_periodically_and_stop_at_shutdown(settings: Settings) -> None:
     lifecycle.EVENTS.clear()
     configured = settings.with_overrides(plugins={"lifecycle": {"interval": "0.02"}})
     async with running_app([lifecycle], configured) as app:
         assert lifecycle.EVENTS == ["startup:lifecycle"]
-        await asyncio.sleep(0.15)
-        assert len(app.host._job_tasks) == 2  # the disabled job never starts
+        await until(lambda: lifecycle.EVENTS.count("job:beat") >= 3 and lifecycle.EVENTS.count("job:broken") >= 3)
+        tasks = list(app.host._job_tasks)
+        assert len(tasks) == 2  # the disabled job never starts
     after_stop = list(lifecycle.EVENTS)
-    await asyncio.sleep(0.06)
+    assert all(task.done() for task in tasks)  # cancelled and awaited by the shut-down
+    for _ in range(20):
+        await asyncio.sleep(0)  # let anything still scheduled run: nothing may
     assert lifecycle.EVENTS == after_stop  # nothing runs after shut-down
     assert after_stop[0] == "startup:lifecycle" and after_stop[-1] == "shutdown:lifecycle"
     assert after_stop.count("job:beat") >= 3
@@ -108,7 +121,7 @@ async def test_jobs_run_periodically_and_stop_at_shutdown(settings: Settings) ->
 async def test_notes_job_uses_its_configuration(settings: Settings) -> None:
     notes.JOB_RUNS.clear()
     async with running_app([notes], settings.with_overrides(plugins={"notes": {"tick_seconds": 0.01}})):
-        await asyncio.sleep(0.08)
+        await until(lambda: notes.JOB_RUNS.count("notes") >= 3)
     assert notes.JOB_RUNS.count("notes") >= 3
 
 
