@@ -37,8 +37,9 @@ from byway.db import UTCDateTime, iso_utc, new_id, utcnow
 AUDIT_TABLE = "audit_log"
 #: ``actor_kind`` of entries recorded by a command-line action (``byway users set-role``...).
 CLI_ACTOR = "cli"
-#: The most entries :func:`audit_entries` returns at once.
+#: The most entries :func:`audit_entries` returns at once, and how many when not told.
 MAX_PAGE = 200
+DEFAULT_PAGE = 50
 
 #: Key fragments that mark a value as a secret: such keys are refused in ``details``.
 _SECRET_KEYS = ("password", "secret", "token", "authorization", "api_key", "apikey", "private_key")
@@ -144,14 +145,15 @@ async def record_audit(
 
 
 async def audit_entries(
-    session: AsyncSession, table: Table, *, first: int = 50, after: str | None = None
+    session: AsyncSession, table: Table, *, first: int | None = DEFAULT_PAGE, after: str | None = None
 ) -> list[dict[str, Any]]:
     """Entries newest first, as GraphQL ``AuditEntry`` dicts (camelCase keys, ``at`` in ISO UTC).
 
-    ``first`` is clamped to 0..:data:`MAX_PAGE`; ``after`` is the ``id`` of the last entry seen
-    (an unknown id gives an empty page). ``details`` is returned as the stored JSON text.
+    ``first`` is clamped to 0..:data:`MAX_PAGE` (None, as GraphQL's explicit ``first: null``, means
+    :data:`DEFAULT_PAGE`); ``after`` is the ``id`` of the last entry seen (an unknown id gives an
+    empty page). ``details`` is returned as the stored JSON text.
     """
-    first = max(0, min(int(first), MAX_PAGE))
+    first = max(0, min(DEFAULT_PAGE if first is None else int(first), MAX_PAGE))
     if first == 0:
         return []
     query = select(table).order_by(table.c.at.desc(), table.c.id.desc()).limit(first)

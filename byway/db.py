@@ -5,7 +5,9 @@ the :class:`UTCDateTime` column type, :func:`iso_utc` and :func:`insert_for`.
 
 from __future__ import annotations
 
+import functools
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -15,11 +17,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ColumnElement, DateTime, Dialect, event, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 
 from byway.security import secure_file
+from byway.sqlite_inline import inline_creator
 
 if TYPE_CHECKING:
     from byway.runtime import PluginRuntime
@@ -138,24 +142,82 @@ def safe_url(url: str | URL) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+#: How SQLite is driven: ``inline`` (sqlite3 on the event loop's thread, a worker thread only to
+#: wait for a lock; see :mod:`byway.sqlite_inline`) or ``aiosqlite`` (every statement on a thread).
+SQLITE_DRIVERS = ("inline", "aiosqlite")
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any, *, busy_timeout: bool = True) -> None:
     cursor = dbapi_conn.cursor()
     # WAL lets readers run beside the single writer; busy_timeout makes writers queue instead of
-    # failing with "database is locked" when many requests write at once.
+    # failing with "database is locked" when many requests write at once (the inline driver
+    # keeps it at 0 and waits on a worker thread instead).
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT * 1000}")
+    if busy_timeout:
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT * 1000}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
 
+def _inline_pragmas(dbapi_conn: Any, record: Any) -> None:
+    _sqlite_pragmas(dbapi_conn, record, busy_timeout=False)
+
+
+#: Default of :attr:`PluginDatabase.ping_after_idle` (``Settings.database_ping_after_idle_seconds``).
+PING_AFTER_IDLE_SECONDS = 10.0
+_IDLE_SINCE = "byway_idle_since"
+
+
+def _mark_idle(_dbapi_conn: Any, record: Any) -> None:
+    record.info[_IDLE_SINCE] = time.monotonic()
+
+
+def ping(dbapi_conn: Any) -> None:
+    """``SELECT 1`` on a pooled DBAPI connection (raises when the server dropped it)."""
+    cursor = dbapi_conn.cursor()
+    try:
+        cursor.execute("SELECT 1")
+    finally:
+        cursor.close()
+
+
+def _ping_if_idle(after: float, dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+    """Before handing out a server connection that sat idle in the pool for more than ``after``
+    seconds, ping it; a dead one is replaced by a fresh connection (SQLAlchemy retries the checkout
+    on ``DisconnectionError``). A connection in steady use is not pinged: ``pool_pre_ping`` would
+    add a round trip to every session, the largest cost of a short request on PostgreSQL.
+    """
+    since = record.info.get(_IDLE_SINCE)
+    if since is None or time.monotonic() - since <= after:
+        return
+    try:
+        ping(dbapi_conn)
+    except Exception as exc:
+        log.info("pooled connection of a plugin database was dropped by the server; reconnecting: %s", exc)
+        raise DisconnectionError() from exc
+
+
 class PluginDatabase:
     """A plugin's database: its URL, engine and session factory."""
 
-    def __init__(self, plugin: str, url: str | URL, *, echo: bool = False) -> None:
+    def __init__(
+        self,
+        plugin: str,
+        url: str | URL,
+        *,
+        echo: bool = False,
+        sqlite_driver: str = "inline",
+        ping_after_idle: float = PING_AFTER_IDLE_SECONDS,
+    ) -> None:
+        if sqlite_driver not in SQLITE_DRIVERS:
+            raise ValueError(f"sqlite_driver must be one of {', '.join(SQLITE_DRIVERS)}, not {sqlite_driver!r}")
         self.plugin = plugin
         self.url = async_url(url)
         self.echo = echo
+        self.sqlite_driver = sqlite_driver
+        #: A pooled server connection idle longer than this is pinged before use (0: always).
+        self.ping_after_idle = ping_after_idle
         self._engine: AsyncEngine | None = None
         self._sessions: async_sessionmaker[AsyncSession] | None = None
         #: ``(device, inode)`` of the SQLite file when it was opened: readiness checks it is still that file.
@@ -200,15 +262,25 @@ class PluginDatabase:
                 # migrations fail with the plugin's name.
                 log.warning("cannot check or create the database of plugin %s: %s", self.plugin, exc)
         # hide_parameters: an error (and echo) never writes the statement's values (emails, names) to logs.
-        kwargs: dict[str, Any] = {"echo": self.echo, "pool_pre_ping": not self.is_sqlite, "hide_parameters": True}
-        if self.is_sqlite:
+        # No pool_pre_ping (a round trip before every use): _ping_if_idle pings only connections
+        # that sat idle long enough for the server to have dropped them.
+        kwargs: dict[str, Any] = {"echo": self.echo, "hide_parameters": True}
+        inline = self.is_sqlite and self.sqlite_driver == "inline"
+        if inline:
+            database = self.url.database or ":memory:"
+            uri = str(self.url.query.get("uri", "")).lower() in {"true", "1"}
+            kwargs["async_creator"] = inline_creator(database, busy_timeout=SQLITE_BUSY_TIMEOUT, uri=uri)
+        elif self.is_sqlite:
             kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT}
         if self.sqlite_path is not None:
             # Owner-only: the file holds password hashes and personal data.
             self.file_identity = secure_file(self.sqlite_path, make_dirs=create_database)
         engine = create_async_engine(self.url, **kwargs)
         if self.is_sqlite:
-            event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(engine.sync_engine, "connect", _inline_pragmas if inline else _sqlite_pragmas)
+        else:
+            event.listen(engine.sync_engine, "checkin", _mark_idle)
+            event.listen(engine.sync_engine, "checkout", functools.partial(_ping_if_idle, self.ping_after_idle))
         self._engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
 

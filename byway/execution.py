@@ -33,6 +33,7 @@ from graphql.language import BREAK, OperationDefinitionNode, StringValueNode, Vi
 from byway.context import RequestContext
 from byway.declarations import GraphQLApi
 from byway.errors import BAD_USER_INPUT, INTERNAL, ByWayError
+from byway.fast_execution import LeanExecutor, is_awaitable
 from byway.limits import MAX_INTROSPECTION_DEPTH, DocumentShape, document_shape, query_cost
 from byway.security import unsafe_text, unsafe_text_path
 
@@ -273,6 +274,8 @@ class GraphQLExecutor:
                 variable_values=variables,
                 operation_name=operation_name,
                 hide_suggestions=not self.suggestions,
+                executor_class=LeanExecutor,
+                is_awaitable=is_awaitable,
             )
             if not isinstance(result, ExecutionResult):
                 result = await result

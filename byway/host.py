@@ -128,7 +128,12 @@ class Host:
             runtime.migrations_dir = Path(migrations_dir)
             if not runtime.migrations_dir.is_dir():
                 raise PluginError(f"plugin {runtime.name!r}: migrations directory {migrations_dir} does not exist")
-            runtime.database = PluginDatabase(runtime.name, settings.database_url_for(runtime.name))
+            runtime.database = PluginDatabase(
+                runtime.name,
+                settings.database_url_for(runtime.name),
+                sqlite_driver=settings.sqlite_driver,
+                ping_after_idle=settings.database_ping_after_idle_seconds,
+            )
         relations = self._many(runtime, "byway_register_relations", Relation)
         # Relations applied on delete get the host's service-only count/apply fields (byway.cascade).
         api = cascade.extend_api(runtime, self._one(runtime, "byway_register_schema", GraphQLApi), relations)
@@ -379,9 +384,15 @@ class Host:
         for observer in self._result_observers:
             observer(record, result)
 
+    def observe_call_results(self) -> WithOnly[list[tuple[CallRecord, CallResult]]]:
+        """Record ``(call, result)`` of every cross-plugin call that ends inside the ``with`` block.
+
+        Only in a ``with`` statement: a bare call fails loudly (see :class:`~byway.scoped.WithOnly`).
+        """
+        return WithOnly("observe_call_results()", self._observe_call_results())
+
     @contextmanager
-    def observe_call_results(self) -> Iterator[list[tuple[CallRecord, CallResult]]]:
-        """Record ``(call, result)`` of every cross-plugin call that ends inside the ``with`` block."""
+    def _observe_call_results(self) -> Iterator[list[tuple[CallRecord, CallResult]]]:
         results: list[tuple[CallRecord, CallResult]] = []
 
         def observer(record: CallRecord, result: CallResult) -> None:

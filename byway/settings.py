@@ -153,6 +153,11 @@ class Settings:
     client_timeout_seconds: float = 10.0
     client_retries: int = 3
     client_backoff_seconds: float = 0.1
+    #: How SQLite databases are driven: ``inline`` (sqlite3 on the event loop, a worker thread only
+    #: to wait for a lock) or ``aiosqlite`` (every statement on a thread); see docs/performance.md.
+    sqlite_driver: str = "inline"
+    #: A pooled PostgreSQL connection idle longer than this is pinged before use (0: before every use).
+    database_ping_after_idle_seconds: float = 10.0
     #: Where people reach this site (links in emails); empty means ``self_url``.
     public_base_url: str = ""
     #: Reverse proxies whose ``X-Forwarded-For`` is believed (IP addresses or CIDR networks).
@@ -242,6 +247,8 @@ class Settings:
             raise ConfigurationError(f"BYWAY_ENV must be 'dev' or 'production', not {self.env!r}")
         if self.transport not in {"inprocess", "http"}:
             raise ConfigurationError(f"BYWAY_TRANSPORT must be 'inprocess' or 'http', not {self.transport!r}")
+        if self.sqlite_driver not in {"inline", "aiosqlite"}:
+            raise ConfigurationError(f"BYWAY_SQLITE_DRIVER must be 'inline' or 'aiosqlite', not {self.sqlite_driver!r}")
         if self.is_production and self.jwt_secret == DEV_JWT_SECRET:
             raise ConfigurationError("BYWAY_ENV=production refuses the development JWT secret: set BYWAY_JWT_SECRET")
         if self.token_ttl_seconds < 1:
@@ -287,6 +294,8 @@ _ENV_FIELDS: dict[str, str] = {
     "BYWAY_DISABLED_PLUGINS": "disabled_plugins",
     "BYWAY_CLIENT_TIMEOUT_SECONDS": "client_timeout_seconds",
     "BYWAY_CLIENT_RETRIES": "client_retries",
+    "BYWAY_SQLITE_DRIVER": "sqlite_driver",
+    "BYWAY_DATABASE_PING_AFTER_IDLE_SECONDS": "database_ping_after_idle_seconds",
     "BYWAY_PUBLIC_BASE_URL": "public_base_url",
     "BYWAY_TRUSTED_PROXIES": "trusted_proxies",
     "BYWAY_METRICS_ENABLED": "metrics_enabled",

@@ -130,6 +130,8 @@ async def test_entries_are_newest_first_and_page_with_after(audited: tuple[Plugi
         page3 = await audit_entries(session, table, first=3, after=page2[-1]["id"])
         assert await audit_entries(session, table, first=3, after="unknown") == []
         assert await audit_entries(session, table, first=-5) == []
+        # GraphQL's explicit `first: null` (found by the long fuzz run: it was INTERNAL)
+        assert len(await audit_entries(session, table, first=None)) == 7
         assert len(await audit_entries(session, table, first=MAX_PAGE * 10)) == 7
     seen = [r["action"] for r in page1 + page2 + page3]
     assert seen == [f"step.{i}" for i in reversed(range(7))]

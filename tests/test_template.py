@@ -271,6 +271,8 @@ async def test_override_transport_and_observe_calls_refuse_a_bare_call(app: Test
     with pytest.raises(TypeError, match="context manager"):
         list(calls)
     del calls
+    with pytest.raises(TypeError, match=r"observe_call_results\(\) is a context manager"):
+        list(app.host.observe_call_results())
     with pytest.warns(RuntimeWarning, match=r"override_transport\('notes', \.\.\.\) was called but never entered"):
         app.host.override_transport("notes", FailingTransport(None))
         gc.collect()

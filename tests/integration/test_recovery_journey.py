@@ -72,7 +72,7 @@ async def test_recovery_journey_over_http(byway_settings: Settings, smtp: SmtpSi
         assert str(app.client.base_url).startswith("http://127.0.0.1:")
         registered = await call(
             app,
-            "mutation R($p: String!) { register(email: \"Journey@Example.org\", password: $p, firstName: \"Jo\") "
+            'mutation R($p: String!) { register(email: "Journey@Example.org", password: $p, firstName: "Jo") '
             f"{{ {PAYLOAD} }} }}",
             {"p": PASSWORD},
         )

@@ -11,8 +11,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from byway.audit import audit_entries, record_audit
-from byway.auth import Principal
+from byway import Principal, audit_entries, record_audit
 from byway_ecommerce.models import audit_log
 
 

@@ -10,7 +10,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from byway.errors import BadUserInput
+from byway import BadUserInput
 from byway_ecommerce.models import EMAIL_MAX, FOREIGN_ID_LENGTH, URL_MAX
 
 MAX_ITEMS = 50

@@ -32,14 +32,15 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from byway.auth import Principal
-from byway.client import CallAs, CrossPluginError
-from byway.context import RequestContext
-from byway.errors import (
+from byway import (
     AlreadyEnrolled,
     BadUserInput,
+    CallAs,
+    CrossPluginError,
     Forbidden,
     NotFound,
+    Principal,
+    RequestContext,
     Unauthenticated,
     UpstreamUnavailable,
 )
@@ -53,6 +54,7 @@ from byway_ecommerce.cart import (
 from byway_ecommerce.models import TITLE_MAX, URL_MAX
 from byway_ecommerce.open_checkout import Wanted, open_checkout
 from byway_ecommerce.operations import (
+    BUYER,
     COURSES,
     COURSES_BY_IDS,
     ENROLLMENT_STATUS,
@@ -75,14 +77,18 @@ class Buyer:
     courses_as: CallAs
 
 
-async def find_buyer(ctx: RequestContext, student_id: str | None) -> Buyer:
-    """The student who buys (see the module docstring, step 2)."""
+async def find_buyer(
+    ctx: RequestContext, student_id: str | None, course_ids: list[str]
+) -> tuple[Buyer, set[str] | None]:
+    """The student who buys (see the module docstring, step 2), and, for a user buying for
+    themself, which of ``course_ids`` they already own (asked in the same call; None otherwise)."""
     principal = ctx.principal
     if principal.is_user and not (principal.is_admin and student_id):
-        own = await _own_student(ctx, principal)
+        # Naming a student (even one's own) is checked before anything about it is asked.
+        own, owned = await _own_student(ctx, principal, course_ids if student_id is None else None)
         if student_id is not None and student_id != own["id"]:
             raise Forbidden("You can only check out for your own student account")
-        return Buyer(student_id=own["id"], user_id=principal.user_id, courses_as=principal)
+        return Buyer(student_id=own["id"], user_id=principal.user_id, courses_as=principal), owned
     if principal.is_anonymous:
         raise Unauthenticated("Log in to check out (only services and admins may check out for a studentId)")
     if student_id is None:
@@ -92,18 +98,28 @@ async def find_buyer(ctx: RequestContext, student_id: str | None) -> Buyer:
     if not student:
         raise NotFound(f"No student with id {student_id}", field="studentId")
     courses_as: CallAs = principal if principal.is_user else "service"
-    return Buyer(student_id=str(student["id"]), user_id=student.get("userId"), courses_as=courses_as)
+    return Buyer(student_id=str(student["id"]), user_id=student.get("userId"), courses_as=courses_as), None
 
 
-async def _own_student(ctx: RequestContext, principal: Principal) -> dict[str, Any]:
-    data = await ctx.client.call(STUDENTS, MY_STUDENT, as_=principal)
+async def _own_student(
+    ctx: RequestContext, principal: Principal, course_ids: list[str] | None
+) -> tuple[dict[str, Any], set[str] | None]:
+    """The caller's student (registered on their first checkout) and, given ``course_ids``, those
+    it owns: ONE call (two on a first checkout, whose new student owns nothing)."""
+    owned: set[str] | None = None
+    if course_ids is None:
+        data = await ctx.client.call(STUDENTS, MY_STUDENT, as_=principal)
+    else:
+        data = await ctx.client.call(STUDENTS, BUYER, {"courseIds": course_ids}, as_=principal)
+        owned = {str(s["courseId"]) for s in data.get("enrollmentStatus") or [] if s.get("enrolled")}
     student = data.get("myStudent")
     if not student:
         data = await ctx.client.call(STUDENTS, REGISTER_STUDENT, {"userId": principal.user_id}, as_=principal)
         student = data.get("registerStudent")
+        owned = None if owned is None else set()
     if not student or not student.get("id"):
         raise UpstreamUnavailable("students-internal returned no student for this user")
-    return dict(student)
+    return dict(student), owned
 
 
 async def price_cart(ctx: RequestContext, buyer: Buyer, course_ids: list[str]) -> list[LineItem]:
@@ -136,13 +152,15 @@ async def price_cart(ctx: RequestContext, buyer: Buyer, course_ids: list[str]) -
     return lines
 
 
-async def refuse_owned(ctx: RequestContext, buyer: Buyer, lines: list[LineItem]) -> None:
-    """ALREADY_ENROLLED for the first course the buyer owns, from ONE students-internal call."""
-    ids = [line.course_id for line in lines]
-    data = await ctx.client.call(
-        STUDENTS, ENROLLMENT_STATUS, {"courseIds": ids, "studentId": buyer.student_id}, as_="service"
-    )
-    owned = {str(s["courseId"]) for s in data.get("enrollmentStatus") or [] if s.get("enrolled")}
+async def refuse_owned(ctx: RequestContext, buyer: Buyer, lines: list[LineItem], owned: set[str] | None) -> None:
+    """ALREADY_ENROLLED for the first course the buyer owns: ``owned`` when the buyer's call already
+    told, else from ONE students-internal call."""
+    if owned is None:
+        ids = [line.course_id for line in lines]
+        data = await ctx.client.call(
+            STUDENTS, ENROLLMENT_STATUS, {"courseIds": ids, "studentId": buyer.student_id}, as_="service"
+        )
+        owned = {str(s["courseId"]) for s in data.get("enrollmentStatus") or [] if s.get("enrolled")}
     for line in lines:
         if line.course_id in owned:
             raise AlreadyEnrolled(course_id=line.course_id, course_title=line.title)
@@ -166,9 +184,9 @@ async def create_checkout(
     if student_id is not None:
         student_id = validate_id(student_id, "studentId", "studentId")
     try:
-        buyer = await find_buyer(ctx, student_id)
+        buyer, owned = await find_buyer(ctx, student_id, course_ids)
         lines = await price_cart(ctx, buyer, course_ids)
-        await refuse_owned(ctx, buyer, lines)
+        await refuse_owned(ctx, buyer, lines, owned)
     except CrossPluginError as exc:
         raise exc.for_caller(f"{exc.plugin} refused the checkout") from exc
 

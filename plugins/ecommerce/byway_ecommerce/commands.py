@@ -8,10 +8,9 @@ from typing import Any
 
 import click
 
+from byway import PluginRuntime
 from byway.cli import run_with_plugin
-from byway.runtime import PluginRuntime
 from byway_ecommerce.reconcile import reconcile
-from byway_ecommerce.state import close_state
 
 
 def register_commands(cli: click.Group) -> None:
@@ -23,10 +22,7 @@ def register_commands(cli: click.Group) -> None:
         """Re-drive undelivered enrollments of paid orders and print a JSON summary (exit 1 if any remain)."""
 
         async def run(plugin: PluginRuntime) -> dict[str, Any]:
-            try:
-                return await reconcile(plugin, days=days, actor=getpass.getuser())
-            finally:
-                await close_state(plugin)
+            return await reconcile(plugin, days=days, actor=getpass.getuser())
 
         summary = run_with_plugin("ecommerce", run)
         click.echo(json.dumps(summary, indent=2))

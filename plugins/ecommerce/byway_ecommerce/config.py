@@ -7,10 +7,9 @@ environment: ``BYWAY_ECOMMERCE_STRIPE_SECRET_KEY``, ``BYWAY_ECOMMERCE_STRIPE_WEB
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
-from typing import Any
+from dataclasses import dataclass
 
+import byway
 from byway.settings import ConfigurationError
 
 #: Where a test may pause the server (``pause_at``), to kill it there: never in production.
@@ -65,30 +64,10 @@ class EcommerceConfig:
     #: Tests only: pause the server at this point (see ``PAUSE_POINTS``) so a test can kill it there.
     pause_at: str = ""
 
-    @classmethod
-    def from_mapping(cls, raw: Mapping[str, Any]) -> EcommerceConfig:
-        """Parse and check the plugin's configuration (values from the environment are strings).
-
-        Raises:
-            ConfigurationError: a value has the wrong type or is out of range.
-        """
-        values: dict[str, Any] = {}
-        for f in fields(cls):
-            if f.name not in raw or raw[f.name] is None:
-                continue
-            value = raw[f.name]
-            try:
-                if f.type == "int":
-                    values[f.name] = int(value)
-                elif f.type == "float":
-                    values[f.name] = float(value)
-                else:
-                    values[f.name] = str(value).strip()
-            except (TypeError, ValueError) as exc:
-                raise ConfigurationError(f"[plugin.ecommerce] {f.name}: {value!r} is not a {f.type}") from exc
-        config = cls(**values)
-        config.check()
-        return config
+    def __post_init__(self) -> None:
+        for name in ("stripe_secret_key", "stripe_webhook_secret", "stripe_api_base", "admin_token", "pause_at"):
+            object.__setattr__(self, name, getattr(self, name).strip())
+        self.check()
 
     def check(self) -> None:
         """Refuse values that would break the worker or the provider."""
@@ -138,3 +117,13 @@ class EcommerceConfig:
         """Delay before the next try after ``attempts`` failures (exponential, bounded)."""
         exponent = min(max(attempts - 1, 0), 30)
         return float(min(self.outbox_backoff_seconds * 2**exponent, self.outbox_max_backoff_seconds))
+
+
+def load_config(plugin: byway.PluginRuntime) -> EcommerceConfig:
+    """Parse and check the plugin's settings (types from the fields; bad values → ConfigurationError)."""
+    return byway.load_plugin_config(EcommerceConfig, plugin)
+
+
+def config_of(plugin: byway.PluginRuntime) -> EcommerceConfig:
+    """The runtime's parsed configuration (parsed once per runtime)."""
+    return plugin.slot(load_config)

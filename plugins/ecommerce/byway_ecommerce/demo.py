@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from byway.declarations import DemoStep
-from byway.runtime import PluginRuntime
-from byway_ecommerce.state import config_of
+from byway import DemoStep, PluginRuntime
+from byway_ecommerce.config import config_of
 
 
 async def seed(plugin: PluginRuntime, facts: dict[str, Any]) -> list[str]:

@@ -16,16 +16,17 @@ import json
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from byway.db import utcnow
+from byway import utcnow
 from byway_ecommerce import leases
+from byway_ecommerce.config import config_of
 from byway_ecommerce.dev_events import signed_payload
 from byway_ecommerce.models import DELIVERY_DONE, DELIVERY_FAILED
-from byway_ecommerce.state import config_of, waker, webhook_secret
+from byway_ecommerce.state import waker, webhook_secret
 from byway_ecommerce.store import dev as store
 from byway_ecommerce.webhook import handle_webhook
 
 if TYPE_CHECKING:
-    from byway.runtime import PluginRuntime
+    from byway import PluginRuntime
 
 #: Rows one drain claims at once.
 BATCH = 50

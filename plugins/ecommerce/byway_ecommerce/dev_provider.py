@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from byway.db import utcnow
+from byway import utcnow
 from byway_ecommerce.config import EcommerceConfig
 from byway_ecommerce.dev_events import stripe_event
 from byway_ecommerce.providers import CheckoutRequest, ProviderSession
 from byway_ecommerce.store import dev as store
 
 if TYPE_CHECKING:
-    from byway.runtime import PluginRuntime
+    from byway import PluginRuntime
 
 
 class DevProvider:

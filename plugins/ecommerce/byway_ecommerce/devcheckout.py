@@ -26,15 +26,16 @@ from urllib.parse import parse_qs
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from byway.web import read_body
+from byway import read_body
 from byway_ecommerce import dev_deliveries, leases, pause
 from byway_ecommerce.dev_provider import DevProvider
+from byway_ecommerce.money import money
 from byway_ecommerce.state import state_of, webhook_secret
 from byway_ecommerce.store import dev as dev_store
 from byway_ecommerce.store import orders as order_store
 
 if TYPE_CHECKING:
-    from byway.runtime import PluginRuntime
+    from byway import PluginRuntime
 
 #: A checkout form is tiny; anything bigger is refused.
 MAX_FORM_BYTES = 4096
@@ -52,10 +53,6 @@ def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
         f"<body>{body}</body></html>",
         status_code=status,
     )
-
-
-def _money(cents: int, currency: str) -> str:
-    return f"{cents // 100}.{cents % 100:02d} {currency.upper()}"
 
 
 def csrf_token(plugin: PluginRuntime, session_id: str) -> str:
@@ -96,10 +93,10 @@ async def checkout_page(plugin: PluginRuntime, request: Request) -> Response:
         return _page("Not found", "<h1>Unknown checkout session</h1>", 404)
     lines = "".join(
         f"<tr><td>{html.escape(item['title'])}</td>"
-        f"<td class='price'>{html.escape(_money(item['price_cents'], item['currency']))}</td></tr>"
+        f"<td class='price'>{html.escape(money(item['price_cents'], item['currency']))}</td></tr>"
         for item in json.loads(row.line_items)
     )
-    total = html.escape(_money(row.amount_total, row.currency))
+    total = html.escape(money(row.amount_total, row.currency))
     if checkout.status == "open":
         actions = (
             "<form method='post'>"

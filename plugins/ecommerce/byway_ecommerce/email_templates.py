@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from byway_ecommerce.money import money
+
 RECEIPT = "receipt"
 REFUND = "refund"
 
@@ -18,11 +20,6 @@ class Email:
     subject: str
     text: str
     html: str
-
-
-def money(cents: int, currency: str) -> str:
-    """``4900, "USD"`` → ``"49.00 USD"``."""
-    return f"{cents // 100}.{cents % 100:02d} {currency}"
 
 
 def compose(kind: str, order: Any, items: Sequence[Any], base_url: str, orders_path: str, course_path: str) -> Email:

@@ -22,19 +22,18 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from byway.client import CrossPluginError
-from byway.db import utcnow
-from byway.errors import ByWayError
+from byway import ByWayError, CrossPluginError, utcnow
 from byway_ecommerce import leases
+from byway_ecommerce.config import config_of
 from byway_ecommerce.email_templates import RECEIPT as RECEIPT
 from byway_ecommerce.email_templates import REFUND, compose
 from byway_ecommerce.models import EMAIL_FAILED, EMAIL_SENT, EMAIL_SKIPPED
 from byway_ecommerce.operations import AUTHENTICATION, NOTIFICATIONS, SEND_EMAIL, USER_EMAIL
-from byway_ecommerce.state import config_of, knows, public_url, waker
+from byway_ecommerce.state import public_url, waker
 from byway_ecommerce.store import emails as store
 
 if TYPE_CHECKING:
-    from byway.runtime import PluginRuntime
+    from byway import PluginRuntime
 
 __all__ = ["RECEIPT", "REFUND", "drain", "email_job", "queue", "wake"]
 
@@ -44,21 +43,21 @@ MAX_ROUNDS = 20
 
 async def queue(plugin: PluginRuntime, session: AsyncSession, order_id: str, kind: str) -> bool:
     """Queue the order's email of ``kind`` in the caller's transaction (nothing when notifications is absent)."""
-    if not knows(plugin, NOTIFICATIONS):
+    if not plugin.knows(NOTIFICATIONS):
         return False
     return await store.queue(session, order_id, kind)
 
 
 def wake(plugin: PluginRuntime) -> None:
     """Send due emails in the background now."""
-    if knows(plugin, NOTIFICATIONS):
+    if plugin.knows(NOTIFICATIONS):
         waker(plugin, "emails", drain).wake()
 
 
 async def _address(plugin: PluginRuntime, order: Any) -> str | None:
     if order.email:
         return str(order.email)
-    if not order.user_id or not knows(plugin, AUTHENTICATION):
+    if not order.user_id or not plugin.knows(AUTHENTICATION):
         return None
     data = await plugin.client.call(AUTHENTICATION, USER_EMAIL, {"id": order.user_id}, as_="service")
     user = data.get("user") or {}
@@ -140,5 +139,5 @@ async def drain(plugin: PluginRuntime) -> int:
 
 async def email_job(plugin: PluginRuntime) -> None:
     """The periodic sender (a byway Job)."""
-    if knows(plugin, NOTIFICATIONS):
+    if plugin.knows(NOTIFICATIONS):
         await drain(plugin)

@@ -17,13 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from byway_ecommerce import emails
 from byway_ecommerce.models import CANCELLED, PENDING
+from byway_ecommerce.money import money
 from byway_ecommerce.providers import ProviderSession
 from byway_ecommerce.store import orders as store
 from byway_ecommerce.store import outbox as outbox_store
 from byway_ecommerce.store import payments
 
 if TYPE_CHECKING:
-    from byway.runtime import PluginRuntime
+    from byway import PluginRuntime
 
 
 @dataclass(frozen=True)
@@ -88,13 +89,6 @@ async def fulfil_in(
     await emails.queue(plugin, session, order_id, emails.RECEIPT)
     plugin.log.info("order %s paid (%s); %d enrollment(s) queued", order_id, source, queued)
     return Outcome("fulfilled", order_id, wake=True)
-
-
-def money(cents: int, currency: str) -> str:
-    """``4900, "USD"`` → ``"49.00 USD"`` (minor units shown as two decimals)."""
-    sign = "-" if cents < 0 else ""
-    cents = abs(cents)
-    return f"{sign}{cents // 100}.{cents % 100:02d} {currency}"
 
 
 async def _not_fulfilled(session: AsyncSession, plugin: PluginRuntime, order_id: str, paid: ProviderSession) -> Outcome:

@@ -19,7 +19,7 @@ from byway_ecommerce.models import OWNER_MAX, dev_deliveries, email_outbox, enro
 from byway_ecommerce.store import leases as store
 
 if TYPE_CHECKING:
-    from byway.runtime import PluginRuntime
+    from byway import PluginRuntime
 
 _owner: tuple[int, str] | None = None
 

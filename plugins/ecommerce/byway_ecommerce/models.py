@@ -22,8 +22,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from byway.audit import audit_table
-from byway.db import UTCDateTime
+from byway import UTCDateTime, audit_table
 
 metadata = MetaData()
 

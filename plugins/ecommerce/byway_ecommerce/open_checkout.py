@@ -36,8 +36,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from byway.db import utcnow
-from byway.errors import UpstreamUnavailable
+from byway import UpstreamUnavailable, utcnow
 from byway_ecommerce.fulfilment import cancel_in
 from byway_ecommerce.models import PENDING
 from byway_ecommerce.providers import CheckoutRequest, ProviderError, ProviderSession
@@ -54,7 +53,7 @@ from byway_ecommerce.supersede import (
 )
 
 if TYPE_CHECKING:
-    from byway.runtime import PluginRuntime
+    from byway import PluginRuntime
 
 #: Rounds of settle-then-insert before giving up (one to three in practice; each lost round means
 #: another request of the same buyer completed).

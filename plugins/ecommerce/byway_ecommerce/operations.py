@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from byway.declarations import Operation
+from byway import Operation
 
 STUDENTS = "students-internal"
 COURSES = "teach-internal"
@@ -20,6 +20,15 @@ query CoursesByIds($ids: [ID!]!) {
 MY_STUDENT = """
 query MyStudent {
   myStudent { id userId }
+}
+"""
+
+#: students-internal, as the user: the caller's Student and which of the courses they own, in ONE
+#: call (a user's checkout then makes two: this and teach-internal's prices).
+BUYER = """
+query Buyer($courseIds: [ID!]!) {
+  myStudent { id userId }
+  enrollmentStatus(courseIds: $courseIds) { courseId enrolled }
 }
 """
 
@@ -89,6 +98,7 @@ query StudentsExist($ids: [ID!]!) {
 OPERATIONS = [
     Operation(COURSES, COURSES_BY_IDS),
     Operation(STUDENTS, MY_STUDENT),
+    Operation(STUDENTS, BUYER),
     Operation(STUDENTS, REGISTER_STUDENT),
     Operation(STUDENTS, STUDENT),
     Operation(STUDENTS, ENROLLMENT_STATUS),

@@ -16,10 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from byway.client import CrossPluginError
-from byway.db import utcnow
-from byway.errors import ByWayError
+from byway import ByWayError, CrossPluginError, utcnow
 from byway_ecommerce import leases, observability, pause
+from byway_ecommerce.config import config_of
 from byway_ecommerce.models import (
     OUTBOX_DONE,
     OUTBOX_FAILED,
@@ -29,11 +28,11 @@ from byway_ecommerce.models import (
     OUTBOX_REVOKED,
 )
 from byway_ecommerce.operations import ENROLL_STUDENT, REVOKE_ENROLLMENT, STUDENTS
-from byway_ecommerce.state import config_of, waker
+from byway_ecommerce.state import waker
 from byway_ecommerce.store import outbox as store
 
 if TYPE_CHECKING:
-    from byway.runtime import PluginRuntime
+    from byway import PluginRuntime
 
 #: Calls to students-internal one worker makes at once.
 CONCURRENCY = 8

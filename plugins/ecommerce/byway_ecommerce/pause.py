@@ -12,10 +12,10 @@ import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from byway_ecommerce.state import config_of
+from byway_ecommerce.config import config_of
 
 if TYPE_CHECKING:
-    from byway.runtime import PluginRuntime
+    from byway import PluginRuntime
 
 
 async def point(plugin: PluginRuntime, name: str) -> None:

@@ -1,76 +1,42 @@
-"""Hook implementations of the ``ecommerce`` plugin (wiring only; the rules live in the modules)."""
+"""Hooks of ``ecommerce``: its name, jobs, command and start-up checks.
+
+Everything else comes from the template's conventions: ``models.metadata``, ``migrations/``,
+``schema.graphql`` + ``resolvers.BINDABLES``, ``relations.RELATIONS``, ``operations.OPERATIONS``,
+``demo.DEMO_STEP`` and ``routes.build_routes``. The per-runtime state (provider, wakers) is a
+``plugin.slot`` the host closes at shut-down.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
-from sqlalchemy import MetaData
-from starlette.routing import BaseRoute
 
 import byway
-from byway.declarations import DemoStep, GraphQLApi, Job, Operation, PluginInfo, Relation
-from byway.runtime import PluginRuntime
 from byway.status import StatusCheck
-from byway_ecommerce import commands, demo, models, observability, relations, resolvers, routes, workers
-from byway_ecommerce.operations import OPERATIONS
-from byway_ecommerce.state import close_state, config_of
-
-HERE = Path(__file__).parent
+from byway_ecommerce import commands, observability, workers
+from byway_ecommerce.config import config_of
 
 
 @byway.hookimpl
-def byway_register_plugin() -> PluginInfo:
-    return PluginInfo(name="ecommerce", description="Checkout of paid courses; payments become enrollments")
+def byway_register_plugin() -> byway.PluginInfo:
+    """Name the plugin: mounted at /api/ecommerce/graphql."""
+    return byway.PluginInfo(name="ecommerce", description="Checkout of paid courses; payments become enrollments")
 
 
 @byway.hookimpl
-def byway_register_models() -> MetaData:
-    return models.metadata
-
-
-@byway.hookimpl
-def byway_register_migrations() -> Path:
-    return HERE / "migrations"
-
-
-@byway.hookimpl
-def byway_register_schema() -> GraphQLApi:
-    return GraphQLApi((HERE / "schema.graphql").read_text(encoding="utf-8"), resolvers.BINDABLES)
-
-
-@byway.hookimpl
-def byway_register_routes(plugin: PluginRuntime) -> list[BaseRoute]:
-    return list(routes.build_routes(plugin))
-
-
-@byway.hookimpl
-def byway_register_relations() -> list[Relation]:
-    return list(relations.RELATIONS)
-
-
-@byway.hookimpl
-def byway_register_operations() -> list[Operation]:
-    return OPERATIONS
-
-
-@byway.hookimpl
-def byway_register_demo() -> DemoStep:
-    return demo.DEMO_STEP
-
-
-@byway.hookimpl
-def byway_register_jobs(plugin: PluginRuntime) -> list[Job]:
+def byway_register_jobs(plugin: byway.PluginRuntime) -> list[byway.Job]:
+    """Enrollment outbox, emails, the dev provider's redeliveries and reconcile."""
     return workers.jobs(plugin)
 
 
 @byway.hookimpl
 def byway_register_commands(cli: click.Group) -> None:
+    """``byway reconcile``."""
     commands.register_commands(cli)
 
 
 @byway.hookimpl
-async def byway_startup(plugin: PluginRuntime) -> None:
+async def byway_startup(plugin: byway.PluginRuntime) -> None:
+    """Refuse the dev provider and pause points in production; free a dead predecessor's claims."""
     config = config_of(plugin)
     if plugin.settings.is_production and not config.uses_stripe:
         raise RuntimeError(
@@ -84,10 +50,5 @@ async def byway_startup(plugin: PluginRuntime) -> None:
 
 
 @byway.hookimpl
-async def byway_status(plugin: PluginRuntime) -> list[StatusCheck]:
+async def byway_status(plugin: byway.PluginRuntime) -> list[StatusCheck]:
     return await observability.status_checks(plugin)
-
-
-@byway.hookimpl
-async def byway_shutdown(plugin: PluginRuntime) -> None:
-    await close_state(plugin)

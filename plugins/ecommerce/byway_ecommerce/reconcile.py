@@ -22,11 +22,10 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from byway.auth import Principal
-from byway.db import utcnow
-from byway.errors import ByWayError
+from byway import ByWayError, Principal, utcnow
 from byway_ecommerce import emails, observability, outbox
 from byway_ecommerce.audit import record
+from byway_ecommerce.config import config_of
 from byway_ecommerce.models import (
     OUTBOX_DONE,
     OUTBOX_FAILED,
@@ -38,7 +37,6 @@ from byway_ecommerce.models import (
 )
 from byway_ecommerce.operations import ENROLLMENT_STATUS, STUDENTS
 from byway_ecommerce.settlement import settle_with_provider
-from byway_ecommerce.state import config_of
 from byway_ecommerce.store import emails as email_store
 from byway_ecommerce.store import history
 from byway_ecommerce.store import orders as order_store
@@ -46,7 +44,7 @@ from byway_ecommerce.store import outbox as outbox_store
 from byway_ecommerce.store import reconcile as store
 
 if TYPE_CHECKING:
-    from byway.runtime import PluginRuntime
+    from byway import PluginRuntime
 
 #: PENDING orders asked about per run.
 MAX_PENDING_ORDERS = 500
@@ -130,16 +128,7 @@ async def _reconcile(
     days = days or config.reconcile_days
     started = utcnow()
     since = started - timedelta(days=days)
-    summary: dict[str, Any] = {
-        "startedAt": started.isoformat(),
-        "days": days,
-        "requeued": 0,
-        "ordersChecked": 0,
-        "ordersFulfilled": 0,
-        "ordersCancelled": 0,
-        "reenrolled": 0,
-        "errors": [],
-    }
+    summary = _new_summary(started, days)
     async with plugin.sessions() as session, session.begin():
         requeued_rows = await outbox_store.requeue_failed(session)
         summary["emailsRequeued"] = await email_store.requeue_failed(session)
@@ -175,6 +164,19 @@ async def _reconcile(
         await _audit(plugin, summary, actor, client_address)
     emails.wake(plugin)
     return summary
+
+
+def _new_summary(started: datetime, days: int) -> dict[str, Any]:
+    return {
+        "startedAt": started.isoformat(),
+        "days": days,
+        "requeued": 0,
+        "ordersChecked": 0,
+        "ordersFulfilled": 0,
+        "ordersCancelled": 0,
+        "reenrolled": 0,
+        "errors": [],
+    }
 
 
 async def _in_review(plugin: PluginRuntime) -> list[dict[str, Any]]:

@@ -7,10 +7,15 @@ from typing import Any
 from ariadne import MutationType, QueryType
 from graphql import GraphQLResolveInfo
 
-from byway.auth import require_admin, require_service_or_admin, require_user
-from byway.client import CrossPluginError
-from byway.context import RequestContext
-from byway.errors import BadUserInput, Forbidden
+from byway import (
+    BadUserInput,
+    CrossPluginError,
+    Forbidden,
+    RequestContext,
+    require_admin,
+    require_service_or_admin,
+    require_user,
+)
 from byway_ecommerce import audit
 from byway_ecommerce.cart import validate_id
 from byway_ecommerce.checkout import create_checkout

@@ -16,8 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from byway.auth import Principal, require_admin
-from byway.errors import BadUserInput, Conflict, NotFound
+from byway import BadUserInput, Conflict, NotFound, Principal, require_admin
 from byway_ecommerce import emails, workers
 from byway_ecommerce.audit import record
 from byway_ecommerce.models import PAID, REFUNDED, REVIEW
@@ -26,7 +25,7 @@ from byway_ecommerce.store import orders as store
 from byway_ecommerce.store import outbox as outbox_store
 
 if TYPE_CHECKING:
-    from byway.runtime import PluginRuntime
+    from byway import PluginRuntime
 
 FULFIL = "FULFIL"
 MARK_REFUNDED = "MARK_REFUNDED"

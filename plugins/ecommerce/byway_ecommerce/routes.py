@@ -13,15 +13,14 @@ import hmac
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
-from byway.auth import SERVICE, Principal, require_admin
-from byway.errors import BadUserInput, Unauthenticated
-from byway.runtime import PluginRuntime
-from byway.web import read_body, rest_endpoint
+from byway import BadUserInput, PluginRuntime, Principal, Unauthenticated, read_body, require_admin
+from byway.auth import SERVICE
+from byway_ecommerce.config import config_of
 from byway_ecommerce.devcheckout import checkout_action, checkout_page
 from byway_ecommerce.reconcile import reconcile
-from byway_ecommerce.state import config_of, request_address
+from byway_ecommerce.state import request_address
 from byway_ecommerce.webhook import handle_webhook
 
 ADMIN_TOKEN_HEADER = "x-byway-admin-token"
@@ -51,27 +50,24 @@ def _days(request: Request) -> int | None:
     return int(raw)
 
 
-def build_routes(runtime: PluginRuntime) -> list[Route]:
-    """The plugin's routes, closing over its runtime."""
+def build_routes(plugin: PluginRuntime) -> list[BaseRoute]:
+    """The plugin's routes, closing over its plugin."""
 
-    @rest_endpoint
     async def stripe_webhook(request: Request) -> Response:
-        payload = await read_body(request, runtime.settings.max_body_bytes)
+        payload = await read_body(request, plugin.settings.max_body_bytes)
         signature = request.headers.get("stripe-signature")
-        status, body = await handle_webhook(runtime, payload, signature, request_address(runtime, request))
+        status, body = await handle_webhook(plugin, payload, signature, request_address(plugin, request))
         return JSONResponse(body, status_code=status)
 
-    @rest_endpoint
     async def reconcile_endpoint(request: Request) -> Response:
-        actor = authorize_reconcile(runtime, request)
-        address = request_address(runtime, request)
-        return JSONResponse(await reconcile(runtime, days=_days(request), actor=actor, client_address=address))
+        actor = authorize_reconcile(plugin, request)
+        address = request_address(plugin, request)
+        return JSONResponse(await reconcile(plugin, days=_days(request), actor=actor, client_address=address))
 
-    @rest_endpoint
     async def dev_checkout(request: Request) -> Response:
         if request.method == "GET":
-            return await checkout_page(runtime, request)
-        return await checkout_action(runtime, request)
+            return await checkout_page(plugin, request)
+        return await checkout_action(plugin, request)
 
     return [
         Route("/stripe/webhook", stripe_webhook, methods=["POST"]),

@@ -14,7 +14,7 @@ from byway_ecommerce.providers import ProviderError, ProviderSession
 from byway_ecommerce.state import state_of
 
 if TYPE_CHECKING:
-    from byway.runtime import PluginRuntime
+    from byway import PluginRuntime
 
 
 async def settle_with_provider(plugin: PluginRuntime, order_id: str, session_id: str, *, source: str) -> Outcome:

@@ -2,7 +2,8 @@
 background wakers.
 
 Hooks are module functions shared by every host in the process (tests build many apps), so the
-state hangs off the :class:`~byway.runtime.PluginRuntime` instead of globals.
+state is kept per runtime with ``plugin.slot(build_state)``; the host closes it (``aclose``) at
+shut-down, after the plugin's ``byway_shutdown``.
 """
 
 from __future__ import annotations
@@ -10,13 +11,12 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from byway_ecommerce.config import EcommerceConfig
+from byway_ecommerce.config import EcommerceConfig, config_of
 from byway_ecommerce.dev_provider import DevProvider
 from byway_ecommerce.providers import PaymentProvider
 from byway_ecommerce.stripe_provider import StripeProvider
@@ -24,8 +24,7 @@ from byway_ecommerce.stripe_provider import StripeProvider
 if TYPE_CHECKING:
     from starlette.requests import Request
 
-    from byway.context import RequestContext
-    from byway.runtime import PluginRuntime
+    from byway import PluginRuntime, RequestContext
 
 #: The dev provider's webhook secret, generated once per data directory (mode 0600).
 DEV_SECRET_FILE = "ecommerce-dev-webhook-secret"
@@ -90,9 +89,6 @@ class EcommerceState:
         await self.provider.close()
 
 
-_states: weakref.WeakKeyDictionary[PluginRuntime, EcommerceState] = weakref.WeakKeyDictionary()
-
-
 def dev_webhook_secret(data_dir: Path) -> str:
     """The data directory's dev webhook secret, created (random, file mode 0600) on first use."""
     path = data_dir / DEV_SECRET_FILE
@@ -112,8 +108,8 @@ def dev_webhook_secret(data_dir: Path) -> str:
 
 
 def build_state(plugin: PluginRuntime) -> EcommerceState:
-    """Parse the configuration and pick the provider: Stripe with a secret key, else the dev provider."""
-    config = EcommerceConfig.from_mapping(plugin.config)
+    """Pick the provider: Stripe with a secret key, else the dev provider (and its webhook secret)."""
+    config = config_of(plugin)
     if config.uses_stripe:
         return EcommerceState(config, StripeProvider(config), config.stripe_webhook_secret)
     secret = config.stripe_webhook_secret or dev_webhook_secret(Path(plugin.settings.data_dir))
@@ -122,15 +118,7 @@ def build_state(plugin: PluginRuntime) -> EcommerceState:
 
 def state_of(plugin: PluginRuntime) -> EcommerceState:
     """The runtime's state, created on first use (CLI commands run without the start-up hook)."""
-    state = _states.get(plugin)
-    if state is None:
-        state = _states[plugin] = build_state(plugin)
-    return state
-
-
-def config_of(plugin: PluginRuntime) -> EcommerceConfig:
-    """The runtime's parsed configuration."""
-    return state_of(plugin).config
+    return plugin.slot(build_state)
 
 
 def webhook_secret(plugin: PluginRuntime) -> str:
@@ -146,14 +134,9 @@ def waker(plugin: PluginRuntime, name: str, work: Callable[[PluginRuntime], Awai
     return wakers[name]
 
 
-def knows(plugin: PluginRuntime, name: str) -> bool:
-    """Whether the plugin ``name`` can be called (loaded here or configured by URL)."""
-    return plugin.host.knows(name)
-
-
 def public_url(plugin: PluginRuntime) -> str:
-    """The site's public base URL (links in emails)."""
-    return str(getattr(plugin.settings, "public_url", "") or plugin.settings.self_url).rstrip("/")
+    """The site's public base URL (links in emails): ``BYWAY_PUBLIC_BASE_URL``, else the server's own URL."""
+    return plugin.settings.public_url
 
 
 def client_address(ctx: RequestContext) -> str | None:
@@ -170,10 +153,3 @@ def request_address(plugin: PluginRuntime, request: Request) -> str | None:
     if resolve is not None:
         return None if (found := resolve(request)) is None else str(found)
     return request.client.host if request.client is not None else None
-
-
-async def close_state(plugin: PluginRuntime) -> None:
-    """Stop background work and release the provider (shut-down, end of a CLI command)."""
-    state = _states.pop(plugin, None)
-    if state is not None:
-        await state.aclose()

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from byway.db import utcnow
-from byway.errors import AlreadyEnrolled, Conflict, UpstreamUnavailable
+from byway import AlreadyEnrolled, Conflict, UpstreamUnavailable, utcnow
 from byway_ecommerce.models import PAID
 from byway_ecommerce.providers import LineItem, ProviderError, ProviderSession
 from byway_ecommerce.settlement import apply_session
@@ -25,7 +24,7 @@ from byway_ecommerce.store import orders as order_store
 from byway_ecommerce.store.checkouts import Candidate
 
 if TYPE_CHECKING:
-    from byway.runtime import PluginRuntime
+    from byway import PluginRuntime
 
 POLL_SECONDS = 0.05
 #: A session is reused only while it stays open at least this long (capped at a quarter of its lifetime).

@@ -19,17 +19,16 @@ import asyncio
 import time
 from typing import TYPE_CHECKING, Any
 
-from byway.auth import Principal
-from byway.errors import BadUserInput, Forbidden, NotFound
+from byway import BadUserInput, Forbidden, NotFound, Principal
 from byway_ecommerce import outbox
+from byway_ecommerce.config import config_of
 from byway_ecommerce.models import OUTBOX_DONE, PAID, PENDING, PROVIDER_ID_LENGTH
 from byway_ecommerce.settlement import settle_with_provider
-from byway_ecommerce.state import config_of
 from byway_ecommerce.store import orders as order_store
 from byway_ecommerce.store import outbox as outbox_store
 
 if TYPE_CHECKING:
-    from byway.runtime import PluginRuntime
+    from byway import PluginRuntime
 
 POLL_SECONDS = 0.05
 

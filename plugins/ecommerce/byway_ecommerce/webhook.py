@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import stripe
 
-from byway.auth import SERVICE, Principal
+from byway import Principal
+from byway.auth import SERVICE
 from byway_ecommerce import observability, workers
 from byway_ecommerce.audit import record
 from byway_ecommerce.fulfilment import Outcome, cancel_in, fulfil_in, refund_in
@@ -27,7 +28,7 @@ from byway_ecommerce.state import webhook_secret
 from byway_ecommerce.store import events as store
 
 if TYPE_CHECKING:
-    from byway.runtime import PluginRuntime
+    from byway import PluginRuntime
 
 #: Stripe's default: a signature older than this (seconds) is refused, which stops replays.
 TOLERANCE_SECONDS = 300

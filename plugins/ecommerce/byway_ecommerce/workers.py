@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from byway.declarations import Job
+from byway import Job
 from byway_ecommerce import dev_deliveries, emails, leases, outbox, reconcile
-from byway_ecommerce.state import config_of
+from byway_ecommerce.config import config_of
 
 if TYPE_CHECKING:
-    from byway.runtime import PluginRuntime
+    from byway import PluginRuntime
 
 
 def jobs(plugin: PluginRuntime) -> list[Job]:

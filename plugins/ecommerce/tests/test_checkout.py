@@ -37,13 +37,25 @@ async def test_checkout_snapshots_and_opens_a_session(shop: Shop) -> None:
         (a, "Algebra <1>", 1500, "USD"),
         (b, "Biology", 2500, "USD"),
     ]
-    # One batched call per question: courses, ownership; the student is found (and created) as the user.
+    # One batched call per question: the buyer's student with what it owns, then the courses; a
+    # first checkout also creates the student (as the user); a new student owns nothing.
     seen = [(c.target, c.operation, c.as_kind) for c in calls]
     assert seen == [
-        ("students-internal", "MyStudent", "user"),
+        ("students-internal", "Buyer", "user"),
         ("students-internal", "RegisterStudent", "user"),
         ("teach-internal", "CoursesByIds", "user"),
-        ("students-internal", "EnrollmentStatus", "service"),
+    ]
+
+
+async def test_a_returning_buyers_checkout_of_ten_courses_makes_two_calls(shop: Shop) -> None:
+    shop.students.add_student("u10")
+    courses = [shop.courses.add_course(f"Course {i}", 1000 + i) for i in range(10)]
+    with shop.app.host.observe_calls() as calls:
+        result = await shop.buy(courses, token=shop.user("u10"))
+    assert (await shop.rows(orders, orders.c.id == result["orderId"]))[0].total_cents == 10045
+    assert [(c.target, c.operation, c.as_kind) for c in calls] == [
+        ("students-internal", "Buyer", "user"),
+        ("teach-internal", "CoursesByIds", "user"),
     ]
 
 

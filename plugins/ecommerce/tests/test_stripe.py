@@ -24,6 +24,7 @@ from ecommerce_fakes import FakeCourses, FakeStudents
 from ecommerce_shop import OLD_DEV_SECRET, Shop, event, settings_with
 
 from byway.app import create_app
+from byway.plugin_config import config_from_mapping
 from byway.plugins import PluginError
 from byway.settings import ConfigurationError, Settings
 from byway.testing import error_codes, serve_app
@@ -158,12 +159,14 @@ async def test_stripe_outage_during_verify_is_not_an_error(stripe_shop: tuple[Sh
 )
 def test_bad_configuration_is_refused(raw: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigurationError, match=message):
-        EcommerceConfig.from_mapping(raw)
+        config_from_mapping(EcommerceConfig, "ecommerce", raw)
 
 
 def test_configuration_from_environment_strings() -> None:
-    config = EcommerceConfig.from_mapping(
-        {"outbox_max_attempts": "5", "outbox_backoff_seconds": "0.5", "admin_token": " t "}
+    config = config_from_mapping(
+        EcommerceConfig,
+        "ecommerce",
+        {"outbox_max_attempts": "5", "outbox_backoff_seconds": "0.5", "admin_token": " t "},
     )
     assert (config.outbox_max_attempts, config.outbox_backoff_seconds, config.admin_token) == (5, 0.5, "t")
     assert config.backoff_seconds(1) == 0.5 and config.backoff_seconds(3) == 2.0

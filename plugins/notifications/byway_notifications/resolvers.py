@@ -46,11 +46,12 @@ async def resolve_send_email(
 
 @query.field("messages")
 async def resolve_messages(
-    _: Any, info: GraphQLResolveInfo[RequestContext], to: str | None = None, first: int = 50
+    _: Any, info: GraphQLResolveInfo[RequestContext], to: str | None = None, first: int | None = 50
 ) -> list[dict[str, Any]]:
     """Stored messages, newest first (admins)."""
     ctx: RequestContext = info.context
     require_admin(ctx.principal)
+    first = 50 if first is None else first  # an explicit `first: null` (was INTERNAL: found by fuzzing)
     if not 1 <= first <= MAX_FIRST:
         raise BadUserInput(f"'first' must be between 1 and {MAX_FIRST}", field="first")
     async with ctx.session() as session:

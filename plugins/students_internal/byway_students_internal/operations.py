@@ -35,7 +35,7 @@ query CourseOutlines($ids: [ID!]!) {
 #: authentication, as service: the learner's name for a certificate (when their student has none).
 USER_NAMES = """
 query UserNames($ids: [ID!]!) {
-  usersByIds(ids: $ids) { id firstName lastName }
+  usersByIds(ids: $ids) { id displayName }
 }
 """
 

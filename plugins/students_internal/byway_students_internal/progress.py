@@ -107,10 +107,8 @@ async def learner_name(plugin: byway.PluginRuntime, student: Record) -> str:
     if plugin.knows("authentication"):
         users = await _by_ids(plugin, "authentication", USER_NAMES, [student["userId"]], "Could not fetch your name")
         user = users[0] if users else None
-        if user:
-            name = user.get("displayName") or " ".join(p for p in (user.get("firstName"), user.get("lastName")) if p)
-            if name:
-                return str(name)
+        if user and user.get("displayName"):
+            return str(user["displayName"])
     return ANONYMOUS_LEARNER
 
 
@@ -138,4 +136,4 @@ async def certify_if_complete(plugin: byway.PluginRuntime, student: Record, cour
 
 def certificate_url(plugin: byway.PluginRuntime, code: str) -> str:
     """Where anyone can verify a certificate."""
-    return plugin.settings.self_url.rstrip("/") + CERTIFICATES_PATH + code
+    return plugin.settings.public_url + CERTIFICATES_PATH + code

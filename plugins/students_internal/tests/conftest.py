@@ -97,10 +97,10 @@ class FakeAuthentication:
         @query.field("usersByIds")
         def resolve_users_by_ids(_: Any, info: GraphQLResolveInfo, ids: list[str]) -> list[dict[str, Any] | None]:
             require_service_or_admin(info.context.principal)
-            return [{"id": i, "firstName": "Fake", "lastName": i} if i in self.users else None for i in ids]
+            return [{"id": i, "displayName": f"Fake {i}"} if i in self.users else None for i in ids]
 
         type_defs = """
-        type User { id: ID! firstName: String lastName: String teacherProfileId: ID }
+        type User { id: ID! displayName: String! avatarUrl: String teacherProfileId: ID }
         type Query { user(id: ID!): User  usersByIds(ids: [ID!]!): [User]! }
         """
         return GraphQLApi(type_defs, [query])

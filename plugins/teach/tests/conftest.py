@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 import byway_authentication.plugin as authentication_plugin
 import byway_teach.plugin as teach_plugin
 import pytest
 
 from byway.settings import Settings
-from byway.testing import TestApp, running_app
+from byway.testing import TestApp, fast_settings, running_app
 
-#: Cheap argon2 parameters for authentication, so the suite stays fast.
-FAST_HASHING: dict[str, Any] = {"password_time_cost": 1, "password_memory_kib": 1024, "password_parallelism": 1}
 PLUGINS = [teach_plugin, authentication_plugin]
 
 
 @pytest.fixture
 def teach_settings(byway_settings: Settings) -> Settings:
     """Test settings with fast password hashing."""
-    return byway_settings.with_overrides(plugins={"authentication": FAST_HASHING})
+    return fast_settings(byway_settings)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@
   takes exactly the current children (else ``BAD_USER_INPUT`` and nothing changes). Each change
   locks the parent row first (see :mod:`.store.outline`).
 * Deletes apply the other plugins' declared on-delete policies first, through the host
-  (:func:`byway.cascade.before_delete`): ``restrict`` (enrollments, orders, certificates) refuses
+  (:func:`byway.before_delete`): ``restrict`` (enrollments, orders, certificates) refuses
   with ``CONFLICT``; ``cascade`` (lesson progress) is applied by its plugin before our rows go.
 """
 
@@ -22,6 +22,9 @@ import byway
 from byway_teach_internal import store
 from byway_teach_internal.access import require_owner, require_owner_or_admin, require_verified_teacher
 from byway_teach_internal.validation import (
+    COURSE_FIELDS,
+    LESSON_FIELDS,
+    changes,
     clean_category,
     clean_content,
     clean_currency,
@@ -37,38 +40,6 @@ from byway_teach_internal.validation import (
 mutation = MutationType()
 
 Record = dict[str, Any]
-
-#: updateCourse/updateLesson argument -> (column, cleaner, may be cleared with null).
-_COURSE_FIELDS: dict[str, tuple[str, Any, bool]] = {
-    "title": ("title", clean_title, False),
-    "description": ("description", clean_description, True),
-    "priceCents": ("price_cents", clean_price, False),
-    "currency": ("currency", clean_currency, False),
-    "published": ("published", bool, False),
-    "category": ("category", clean_category, True),
-    "difficulty": ("difficulty", clean_difficulty, True),
-    "coverUrl": ("cover_url", lambda v: clean_url(v, "coverUrl"), True),
-}
-_LESSON_FIELDS: dict[str, tuple[str, Any, bool]] = {
-    "title": ("title", clean_title, False),
-    "content": ("content", clean_content, True),
-    "preview": ("preview", bool, False),
-    "type": ("type", clean_lesson_type, False),
-    "duration": ("duration", clean_duration, True),
-    "videoUrl": ("video_url", lambda v: clean_url(v, "videoUrl"), True),
-}
-
-
-def changes(arguments: dict[str, Any], fields: dict[str, tuple[str, Any, bool]]) -> dict[str, Any]:
-    """Column values for the given arguments: omitted ones are left alone, null clears where allowed."""
-    values: dict[str, Any] = {}
-    for argument, value in arguments.items():
-        column, clean, clearable = fields[argument]
-        if value is None and not clearable:
-            continue
-        values[column] = None if value is None else clean(value)
-    return values
-
 
 # --- courses ------------------------------------------------------------------------------------
 
@@ -116,7 +87,7 @@ async def resolve_update_course(
         if course is None:
             raise byway.NotFound(f"No course with id {id}")
         require_owner(ctx.principal, course["teacherId"], "change it")
-        values = changes(arguments, _COURSE_FIELDS)
+        values = changes(arguments, COURSE_FIELDS)
         if values:
             course = await store.update_course(session, id, values)
             await session.commit()
@@ -272,7 +243,7 @@ async def resolve_update_lesson(
         if lesson is None:
             raise byway.NotFound(f"No lesson with id {id}")
         require_owner(ctx.principal, lesson["_teacherId"], "change its lessons")
-        values = changes(arguments, _LESSON_FIELDS)
+        values = changes(arguments, LESSON_FIELDS)
         if values:
             lesson = await store.update_lesson(session, id, values)
             await session.commit()

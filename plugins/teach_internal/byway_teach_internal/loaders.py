@@ -9,10 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode
+
 import byway
 from byway_teach_internal import store
 from byway_teach_internal.operations import ENROLLMENT_STATUS, TEACHER_PROFILES, TEACHER_USERS
 
+#: Where :func:`prime_enrollments` keeps a course's answer (read by the executor, see
+#: ``byway.fast_execution.resolved_from``), or the failed call's error for the field to raise.
+IS_ENROLLED = "_isEnrolled"
+ENROLLED_ERROR = "_enrolledError"
 #: students-internal's enrollmentStatus (and the by-ids queries) accept at most this many ids per call.
 ENROLLMENT_STATUS_MAX_IDS = 500
 IDS_MAX = 500
@@ -36,6 +42,49 @@ def enrollment_loader(ctx: byway.RequestContext) -> byway.DataLoader[str, bool]:
         return [enrolled.get(course_id, False) for course_id in course_ids]
 
     return ctx.loader("teach-internal.enrollment", batch)
+
+
+def selects(info: Any, name: str) -> bool:
+    """Whether the field being resolved selects a sub-field ``name`` (directly or in a fragment)."""
+
+    def walk(selection_set: Any, seen: frozenset[str]) -> bool:
+        for selection in selection_set.selections if selection_set else ():
+            if isinstance(selection, FieldNode):
+                if selection.name.value == name:
+                    return True
+            elif isinstance(selection, InlineFragmentNode):
+                if walk(selection.selection_set, seen):
+                    return True
+            elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in seen:
+                fragment = info.fragments.get(selection.name.value)
+                if fragment is not None and walk(fragment.selection_set, seen | {selection.name.value}):
+                    return True
+        return False
+
+    return any(walk(node.selection_set, frozenset()) for node in info.field_nodes)
+
+
+async def prime_enrollments(ctx: byway.RequestContext, info: Any, courses: list[dict[str, Any]]) -> None:
+    """When the response asks for ``isEnrolled``, load it for every course of a list at once (ONE
+    call, as the loader would) and keep each answer on its course, so that ``Course.isEnrolled``
+    is a plain value for graphql-core, not 50 awaitables. A failed call is kept on each course:
+    each field raises it, as when every field awaited the loader. Anonymous callers are never
+    enrolled: no call.
+    """
+    if not courses or not selects(info, "isEnrolled"):
+        return
+    if not ctx.principal.is_user:
+        for course in courses:
+            course[IS_ENROLLED] = False
+        return
+    try:
+        values = await enrollment_loader(ctx).load_now([course["id"] for course in courses])
+    except Exception as exc:
+        for course in courses:
+            course[ENROLLED_ERROR] = exc
+        return
+    for course, value in zip(courses, values, strict=True):
+        course[IS_ENROLLED] = bool(value)
 
 
 def modules_loader(ctx: byway.RequestContext) -> byway.DataLoader[str, list[dict[str, Any]]]:
@@ -94,11 +143,6 @@ async def _by_ids(ctx: byway.RequestContext, plugin: str, document: str, ids: li
     return entries
 
 
-def _display_name(user: dict[str, Any]) -> str | None:
-    name = user.get("displayName") or " ".join(p for p in (user.get("firstName"), user.get("lastName")) if p)
-    return name or None
-
-
 def teacher_loader(ctx: byway.RequestContext) -> byway.DataLoader[str, dict[str, Any] | None]:
     """Teacher user id -> ``CourseTeacher``: one call to authentication, then one to teach, per request.
 
@@ -125,7 +169,7 @@ def teacher_loader(ctx: byway.RequestContext) -> byway.DataLoader[str, dict[str,
             result.append(
                 {
                     "userId": user_id,
-                    "displayName": _display_name(user),
+                    "displayName": user.get("displayName"),
                     "bio": profile.get("bio"),
                     "avatarUrl": user.get("avatarUrl"),
                 }

@@ -21,7 +21,7 @@ query EnrollmentStatus($courseIds: [ID!]!) {
 #: authentication, as service: the teachers of the courses of a response (Course.teacher, one call).
 TEACHER_USERS = """
 query TeacherUsers($ids: [ID!]!) {
-  usersByIds(ids: $ids) { id firstName lastName teacherProfileId }
+  usersByIds(ids: $ids) { id displayName avatarUrl teacherProfileId }
 }
 """
 

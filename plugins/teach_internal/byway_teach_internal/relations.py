@@ -2,7 +2,7 @@
 
 Relations *to* teach-internal's courses and lessons are declared by the plugins that hold them
 (students-internal's enrollments, progress and certificates; ecommerce's order items); the host
-applies their on-delete policies when teach-internal deletes (``byway.cascade.before_delete``).
+applies their on-delete policies when teach-internal deletes (``byway.before_delete``).
 """
 
 from __future__ import annotations

@@ -20,16 +20,20 @@ from ariadne import ObjectType, QueryType
 from graphql import GraphQLResolveInfo
 
 import byway
+from byway.fast_execution import resolved_from
 from byway_teach_internal import store
 from byway_teach_internal.access import sees_everything, visible
 from byway_teach_internal.authoring import mutation
 from byway_teach_internal.loaders import (
+    ENROLLED_ERROR,
     IDS_MAX,
+    IS_ENROLLED,
     enrollment_loader,
     lesson_count_loader,
     lesson_ids_loader,
     lessons_loader,
     modules_loader,
+    prime_enrollments,
     teacher_loader,
 )
 from byway_teach_internal.store.catalog import search_terms
@@ -82,6 +86,7 @@ async def resolve_courses(
         page = await store.catalog_page(session, catalog_query(search, category, difficulty, free), first, after)
     if page is None:
         raise byway.BadUserInput("after must be the id of a course from a previous page of this listing", field="after")
+    await prime_enrollments(ctx, info, page)
     return page
 
 
@@ -118,7 +123,9 @@ async def resolve_courses_by_ids(
         return []
     async with ctx.session() as session:
         found = await store.get_courses(session, ids)
-    return [visible(ctx.principal, found.get(course_id)) for course_id in ids]
+    result = [visible(ctx.principal, found.get(course_id)) for course_id in ids]
+    await prime_enrollments(ctx, info, [course for course in result if course is not None])
+    return result
 
 
 @query.field("lessonsByIds")
@@ -141,16 +148,31 @@ async def resolve_teaching_courses(_: Any, info: GraphQLResolveInfo[byway.Reques
     ctx = info.context
     user = byway.require_user(ctx.principal)
     async with ctx.session() as session:
-        return await store.courses_of_teacher(session, str(user.user_id))
+        courses = await store.courses_of_teacher(session, str(user.user_id))
+    await prime_enrollments(ctx, info, courses)
+    return courses
 
 
 @course_type.field("isEnrolled")
-async def resolve_is_enrolled(course: Record, info: GraphQLResolveInfo[byway.RequestContext]) -> bool:
-    """Asked of students-internal once per request for all courses; false without a user."""
+@resolved_from(IS_ENROLLED)
+def resolve_is_enrolled(course: Record, info: GraphQLResolveInfo[byway.RequestContext]) -> Any:
+    """Asked of students-internal once per request for all courses; false without a user.
+
+    A list resolver primes it for all its courses (``prime_enrollments``): the executor then
+    reads ``course[IS_ENROLLED]`` without calling this; a failed call is raised here.
+    """
     ctx = info.context
     if not ctx.principal.is_user:
         return False
-    return bool(await enrollment_loader(ctx).load(course["id"]))
+    if IS_ENROLLED in course:
+        return course[IS_ENROLLED]
+    if ENROLLED_ERROR in course:
+        raise course[ENROLLED_ERROR]  # the primed call failed: the error of every isEnrolled field
+    return _is_enrolled(ctx, course["id"])
+
+
+async def _is_enrolled(ctx: byway.RequestContext, course_id: str) -> bool:
+    return bool(await enrollment_loader(ctx).load(course_id))
 
 
 @course_type.field("modules")

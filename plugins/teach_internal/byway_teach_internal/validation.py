@@ -119,3 +119,35 @@ def clean_duration(value: int | None) -> int | None:
     if value is not None and not 0 <= value <= DURATION_MAX:
         raise byway.BadUserInput(f"duration must be between 0 and {DURATION_MAX} seconds", field="duration")
     return value
+
+
+#: updateCourse/updateLesson argument -> (column, cleaner, may be cleared with null).
+COURSE_FIELDS: dict[str, tuple[str, Any, bool]] = {
+    "title": ("title", clean_title, False),
+    "description": ("description", clean_description, True),
+    "priceCents": ("price_cents", clean_price, False),
+    "currency": ("currency", clean_currency, False),
+    "published": ("published", bool, False),
+    "category": ("category", clean_category, True),
+    "difficulty": ("difficulty", clean_difficulty, True),
+    "coverUrl": ("cover_url", lambda v: clean_url(v, "coverUrl"), True),
+}
+LESSON_FIELDS: dict[str, tuple[str, Any, bool]] = {
+    "title": ("title", clean_title, False),
+    "content": ("content", clean_content, True),
+    "preview": ("preview", bool, False),
+    "type": ("type", clean_lesson_type, False),
+    "duration": ("duration", clean_duration, True),
+    "videoUrl": ("video_url", lambda v: clean_url(v, "videoUrl"), True),
+}
+
+
+def changes(arguments: dict[str, Any], fields: dict[str, tuple[str, Any, bool]]) -> dict[str, Any]:
+    """Column values for the given arguments: omitted ones are left alone, null clears where allowed."""
+    values: dict[str, Any] = {}
+    for argument, value in arguments.items():
+        column, clean, clearable = fields[argument]
+        if value is None and not clearable:
+            continue
+        values[column] = None if value is None else clean(value)
+    return values

@@ -78,7 +78,7 @@ class FakeAuthentication:
     """A stand-in for ``authentication``: ``usersByIds`` (services and admins) from ``PEOPLE``."""
 
     TYPE_DEFS = """
-    type User { id: ID! firstName: String lastName: String teacherProfileId: ID }
+    type User { id: ID! displayName: String! avatarUrl: String teacherProfileId: ID }
     type Query { user(id: ID!): User  usersByIds(ids: [ID!]!): [User]! }
     """
 
@@ -92,8 +92,8 @@ class FakeAuthentication:
         users = {
             user_id: {
                 "id": user_id,
-                "firstName": name.replace("_", " ").title(),
-                "lastName": "Tester",
+                "displayName": name.replace("_", " ").title() + " Tester",
+                "avatarUrl": "https://img.example/owner.png" if name == "owner" else None,
                 "teacherProfileId": f"p-{user_id}" if "teacher" in name or name == "owner" else None,
             }
             for name, (user_id, _roles) in PEOPLE.items()

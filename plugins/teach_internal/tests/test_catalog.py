@@ -185,7 +185,7 @@ async def test_teacher_is_one_call_to_teach_and_one_to_authentication(
                 "userId": "u-owner",
                 "displayName": "Owner Tester",
                 "bio": "owner",
-                "avatarUrl": None,
+                "avatarUrl": "https://img.example/owner.png",
             },
             world.user_id("teacher"): {
                 "userId": "u-teacher",

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from byway.db import insert_for, utcnow
+from byway import insert_for, utcnow
 from byway_ecommerce.models import DELIVERY_PENDING, dev_deliveries, dev_sessions
 
 _deliveries = dev_deliveries.c

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from byway.db import insert_for, new_id, utcnow
+from byway import insert_for, new_id, utcnow
 from byway_ecommerce.models import EMAIL_FAILED, EMAIL_PENDING, email_outbox, order_items, orders
 
 _mail = email_outbox.c

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from byway.db import insert_for, utcnow
+from byway import insert_for, utcnow
 from byway_ecommerce.models import orders, processed_events
 
 

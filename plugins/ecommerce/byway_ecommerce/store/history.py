@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Select, distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from byway.db import iso_utc
+from byway import iso_utc
 from byway_ecommerce.models import order_items, orders
 
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from byway.db import utcnow
+from byway import utcnow
 
 
 async def claim_owners(session: AsyncSession, table: Table) -> list[str]:

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from byway.db import insert_for, new_id, utcnow
+from byway import insert_for, new_id, utcnow
 from byway_ecommerce.models import (
     CANCELLED,
     PAID,

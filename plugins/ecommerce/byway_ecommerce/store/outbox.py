@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from byway.db import insert_for, new_id, utcnow
+from byway import insert_for, new_id, utcnow
 from byway_ecommerce.models import (
     OUTBOX_ACTIVE,
     OUTBOX_DONE,

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from byway.db import insert_for, new_id, utcnow
+from byway import insert_for, new_id, utcnow
 from byway_ecommerce.models import (
     OUTBOX_REVOKE_FAILED,
     OUTBOX_REVOKE_PENDING,

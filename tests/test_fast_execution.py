@@ -1,0 +1,171 @@
+"""byway.fast_execution: the short path for plain leaves gives exactly graphql-core's results and errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from ariadne import ObjectType, QueryType, make_executable_schema
+from graphql import ExecutionResult, execute, parse
+from graphql.execution.executor_throwing_on_incremental import ExecutorThrowingOnIncremental
+
+from byway.fast_execution import LeanExecutor, is_awaitable, resolved_from
+
+SDL = """
+type Query { items: [Item!]! maybe: [Item]! one: Item }
+type Item {
+  id: ID!
+  n: Int!
+  name: String
+  shout: String!
+  cached: Int!
+  kind: Kind
+  twice(x: Int!): Int!
+}
+enum Kind { A B }
+"""
+
+calls: list[str] = []
+SOURCES: dict[str, Any] = {}
+
+query = QueryType()
+item = ObjectType("Item")
+
+
+@query.field("items")
+def resolve_items(*_: Any) -> Any:
+    return SOURCES["items"]
+
+
+@query.field("maybe")
+def resolve_maybe(*_: Any) -> Any:
+    return SOURCES["items"]
+
+
+@query.field("one")
+async def resolve_one(*_: Any) -> Any:
+    return SOURCES["items"][0]
+
+
+@item.field("shout")
+def resolve_shout(obj: Any, _info: Any) -> str:
+    return str(obj["name"]).upper()
+
+
+@item.field("cached")
+@resolved_from("_cached")
+def resolve_cached(obj: Any, _info: Any) -> int:
+    calls.append(obj["id"])
+    return 100 + int(obj["n"])
+
+
+@item.field("twice")
+def resolve_twice(obj: Any, _info: Any, x: int) -> int:
+    return int(obj["n"]) * x
+
+
+schema = make_executable_schema(SDL, query, item)
+
+
+def both(document: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The formatted result with the lean executor and with graphql-core's own."""
+    results = []
+    for executor in (LeanExecutor, ExecutorThrowingOnIncremental):
+        result = execute(schema, parse(document), executor_class=executor, is_awaitable=is_awaitable)
+        assert isinstance(result, ExecutionResult)
+        results.append(result.formatted)
+    return results[0], results[1]
+
+
+async def both_async(document: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    results = []
+    for executor in (LeanExecutor, ExecutorThrowingOnIncremental):
+        result = execute(schema, parse(document), executor_class=executor, is_awaitable=is_awaitable)
+        if not isinstance(result, ExecutionResult):
+            result = await result
+        results.append(result.formatted)
+    return results[0], results[1]
+
+
+def items(*rows: dict[str, Any]) -> None:
+    SOURCES["items"] = list(rows)
+
+
+def test_plain_fields_and_resolvers_mixed() -> None:
+    items({"id": 1, "n": 2, "name": "a", "kind": "A"}, {"id": "x", "n": 3.0, "name": None, "kind": "B"})
+    lean, stock = both("{ items { id n name kind shout twice(x: 3) alias: n } }")
+    assert lean == stock
+    assert lean["data"]["items"][0] == {
+        "id": "1",
+        "n": 2,
+        "name": "a",
+        "kind": "A",
+        "shout": "A",
+        "twice": 6,
+        "alias": 2,
+    }
+    assert lean["data"]["items"][1]["name"] is None and lean["data"]["items"][1]["n"] == 3
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        {"id": 1, "n": None, "name": "a"},  # null in a non-null field
+        {"id": 1, "n": "three", "name": "a"},  # not an Int
+        {"id": 1, "n": 2**40, "name": "a"},  # out of Int's range
+        {"id": 1, "n": 2, "name": object()},  # not a String
+        {"id": None, "n": 2, "name": "a"},
+        {"id": 1, "name": "a"},  # missing key
+    ],
+)
+def test_bad_values_give_graphql_cores_errors(row: dict[str, Any]) -> None:
+    items({"id": 7, "n": 1, "name": "ok"}, row)
+    for document in ("{ items { id n name } }", "{ maybe { id n name } }"):
+        lean, stock = both(document)
+        assert lean == stock
+        assert lean["errors"]
+
+
+def test_callable_values_are_called_as_by_the_default_resolver() -> None:
+    items({"id": 1, "n": lambda info: 5, "name": "a"})
+    lean, stock = both("{ items { id n } }")
+    assert lean == stock == {"data": {"items": [{"id": "1", "n": 5}]}}
+
+
+def test_bad_enum_values_and_non_dict_sources() -> None:
+    class Row:
+        id = 4
+        n = 8
+        name = "obj"
+        kind = "A"
+
+    items({"id": 1, "n": 1, "name": "a", "kind": "C"}, Row())  # type: ignore[arg-type]
+    lean, stock = both("{ maybe { id n name kind } }")
+    assert lean == stock
+    assert lean["data"]["maybe"][1] == {"id": "4", "n": 8, "name": "obj", "kind": "A"}
+
+
+def test_resolved_from_reads_the_key_and_calls_the_resolver_only_without_it() -> None:
+    # The contract: the key holds what the resolver would answer.
+    items({"id": "a", "n": 1, "_cached": 101}, {"id": "b", "n": 2})
+    calls.clear()
+    lean, stock = both("{ items { id cached } }")
+    assert lean == stock == {"data": {"items": [{"id": "a", "cached": 101}, {"id": "b", "cached": 102}]}}
+    # graphql-core's own executor calls the resolver for both; the lean one only for "b".
+    assert calls == ["b", "a", "b"]
+
+
+async def test_async_parents_and_introspection_fields() -> None:
+    items({"id": 1, "n": 2, "name": "a"})
+    lean, stock = await both_async("{ one { __typename id n name shout } }")
+    assert lean == stock == {"data": {"one": {"__typename": "Item", "id": "1", "n": 2, "name": "a", "shout": "A"}}}
+
+
+def test_is_awaitable() -> None:
+    async def coroutine() -> None:
+        return None
+
+    pending = coroutine()
+    assert is_awaitable(pending)
+    pending.close()
+    assert not any(is_awaitable(v) for v in ("s", 1, 1.5, True, None, {}, [], ()))
