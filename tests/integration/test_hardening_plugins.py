@@ -72,3 +72,10 @@ async def test_unsafe_text_is_bad_user_input_everywhere(pg_or_sqlite_world: Worl
     )
     assert status == 400
     assert body["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "displayName"}  # type: ignore[index]
+
+
+async def test_an_explicit_null_first_is_the_default_page(pg_or_sqlite_world: World) -> None:
+    """The long fuzz run's finding: auditLog(first: null) was INTERNAL."""
+    admin = await pg_or_sqlite_world.admin()
+    body = await pg_or_sqlite_world.gql("authentication", "{ auditLog(first: null) { id action } }", token=admin.token)
+    assert "errors" not in body and isinstance(body["data"]["auditLog"], list), body

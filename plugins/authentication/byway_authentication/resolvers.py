@@ -167,10 +167,13 @@ async def resolve_grant_role(_: Any, info: Info, userId: str, role: str) -> dict
 
 
 @query.field("auditLog")
-async def resolve_audit_log(_: Any, info: Info, first: int = 50, after: str | None = None) -> list[dict[str, Any]]:
+async def resolve_audit_log(
+    _: Any, info: Info, first: int | None = 50, after: str | None = None
+) -> list[dict[str, Any]]:
     """Role and password changes, newest first (admins)."""
     ctx: RequestContext = info.context
     require_admin(ctx.principal)
+    first = 50 if first is None else first  # an explicit `first: null` (was INTERNAL: found by fuzzing)
     if not 1 <= first <= MAX_AUDIT_PAGE:
         raise BadUserInput(f"'first' must be between 1 and {MAX_AUDIT_PAGE}", field="first")
     async with ctx.session() as session:

@@ -133,7 +133,21 @@ class SmtpSink:
             options.update(tls_context=context, require_starttls=True)
         if self.credentials is not None:
             options.update(auth_required=True, authenticator=self._authenticate)
-        self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port, **options)
+        from aiosmtpd.smtp import SMTP
+
+        sink = self
+
+        class _Tracked(SMTP):
+            def connection_made(self, transport: Any) -> None:
+                sink._transports.add(transport)
+                super().connection_made(transport)
+
+        class _Controller(Controller):
+            def factory(self) -> SMTP:
+                return _Tracked(self.handler, **self.SMTP_kwargs)
+
+        self._transports: set[Any] = set()
+        self._controller = _Controller(_Handler(self), hostname="127.0.0.1", port=self.port, **options)
         self._controller.start()
 
     def _authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> Any:
@@ -152,6 +166,18 @@ class SmtpSink:
     def stop(self) -> None:
         """Stop listening: connections are refused until :meth:`start`."""
         if self._controller is not None:
+            # Close the connections still open (a client mid-conversation) on the server's own loop
+            # first, so no transport outlives it (a ResourceWarning in whichever test runs next).
+            import asyncio
+
+            async def close_connections() -> None:
+                for transport in list(self._transports):
+                    transport.abort()
+                await asyncio.sleep(0)
+                await asyncio.sleep(0)
+
+            loop = self._controller.loop
+            asyncio.run_coroutine_threadsafe(close_connections(), loop).result(timeout=5)
             self._controller.stop()
             self._controller = None
 

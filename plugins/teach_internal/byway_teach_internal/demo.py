@@ -169,7 +169,8 @@ async def seed(plugin: byway.PluginRuntime, facts: dict[str, Any]) -> list[str]:
         )
         lines.append(
             f"teach-internal: course '{course.title}' ({kind}, {course.category}, {course.difficulty.lower()}, "
-            f"{len(course.modules)} modules, {lessons} lessons of text, video and quiz, first one a preview) "
+            f"{len(course.modules)} module{'s' if len(course.modules) != 1 else ''}, {lessons} lessons of text, "
+            "video and quiz, first one a preview) "
             f"id={course_id}"
         )
     async with plugin.sessions() as session:

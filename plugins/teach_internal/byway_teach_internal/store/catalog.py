@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, column, func, literal_column, or_, select, table
+from sqlalchemy import and_, column, func, literal_column, or_, select, table, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from byway_teach_internal.models import courses
@@ -96,12 +96,9 @@ async def catalog_page(
             cursor = (await session.execute(select(courses.c.created_at).where(courses.c.id == after))).first()
             if cursor is None:
                 return None
-            stmt = stmt.where(
-                or_(
-                    courses.c.created_at > cursor.created_at,
-                    and_(courses.c.created_at == cursor.created_at, courses.c.id > after),
-                )
-            )
+            # A row-value comparison: the index (published, created_at, id) seeks straight to the
+            # cursor, where the equivalent OR scanned every earlier course (O(n) deep pages).
+            stmt = stmt.where(tuple_(courses.c.created_at, courses.c.id) > tuple_(cursor.created_at, after))
         stmt = stmt.order_by(courses.c.created_at, courses.c.id).limit(first)
         return [course_record(row) for row in (await session.execute(stmt)).all()]
     ranked = _ranked(session, query.terms)
