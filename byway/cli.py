@@ -17,6 +17,7 @@ from byway import __version__, migrate, relations, status
 from byway.client import InProcessTransport
 from byway.db import safe_url
 from byway.host import Host
+from byway.logs import setup_logging
 from byway.metrics import prepare_multiprocess_metrics
 from byway.plugins import PluginError
 from byway.runtime import PluginRuntime
@@ -112,6 +113,7 @@ def build_cli(host: Host) -> click.Group:
             logging.getLogger("byway.security").warning(warning)
         if workers > 1:
             prepare_multiprocess_metrics(host.settings.data_dir)
+        setup_logging(host.settings)  # this process's own lines (the supervisor's), as the workers'
         uvicorn.run(
             "byway.app:create_served_app",
             factory=True,

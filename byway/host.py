@@ -24,7 +24,7 @@ from byway.declarations import DemoStep, GraphQLApi, Job, Operation, Relation
 from byway.execution import GraphQLExecutor, build_schema
 from byway.jobs import run_scheduled
 from byway.logs import new_request_id, request_id_var
-from byway.metrics import Metrics
+from byway.metrics import PLUGIN_INFO_KEY, Metrics
 from byway.plugins import PluginError, build_plugin_manager, call_own_hook, implements
 from byway.runtime import PluginRuntime
 from byway.scoped import WithOnly
@@ -198,6 +198,9 @@ class Host:
                 except Exception as exc:
                     raise PluginError(f"plugin {runtime.name!r}: cannot open its database: {exc}") from exc
                 self.metrics.watch_pool(runtime.name, runtime.database.engine)
+                self.tracing.trace_sessions(runtime.name, runtime.database.sessions)
+                # A session of plugin.sessions() knows its plugin (byway.metrics.plugin_of).
+                runtime.database.sessions.kw.setdefault("info", {})[PLUGIN_INFO_KEY] = runtime
         if self.settings.migrate_on_startup if migrate_now is None else migrate_now:
             await self.migrate()
 

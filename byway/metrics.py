@@ -24,6 +24,7 @@ import ipaddress
 import logging
 import os
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -47,7 +48,7 @@ from starlette.responses import PlainTextResponse, Response
 from byway import __version__
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncEngine
+    from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
     from byway.runtime import PluginRuntime
     from byway.settings import Settings
@@ -82,6 +83,7 @@ class Metrics:
         self.multiprocess = multiprocess_dir() is not None
         self._plugins: dict[str, PluginMetrics] = {}
         self._callbacks: list[tuple[str, ScrapeCallback, PluginRuntime]] = []
+        self._watched: weakref.WeakSet[AsyncEngine] = weakref.WeakSet()
         if not self.multiprocess:
             ProcessCollector(registry=self.registry)
             PlatformCollector(registry=self.registry)
@@ -199,6 +201,9 @@ class Metrics:
 
     def watch_pool(self, plugin: str, engine: AsyncEngine) -> None:
         """Count the connections ``plugin`` has checked out of its pool (SQLAlchemy pool events)."""
+        if engine in self._watched:
+            return
+        self._watched.add(engine)
         in_use = self.pool_in_use.labels(plugin)
         in_use.set(0)
         size = getattr(engine.pool, "size", None)
@@ -341,3 +346,47 @@ def prepare_multiprocess_metrics(data_dir: Path) -> Path:
         stale.unlink()
     os.environ[MULTIPROC_ENV] = str(directory)
     return directory
+
+
+_ON_COMMIT = "byway_on_commit"
+#: Key of ``session.info`` holding the plugin whose ``plugin.sessions()`` made the session.
+PLUGIN_INFO_KEY = "byway.plugin"
+
+
+def plugin_of(session: AsyncSession) -> PluginRuntime | None:
+    """The plugin whose ``plugin.sessions()`` (or ``ctx.session()``) made ``session``, if known.
+
+    For store functions that count what they write without being handed the plugin:
+    ``plugin_of(session).metrics.counter(...)``.
+    """
+    plugin: PluginRuntime | None = session.info.get(PLUGIN_INFO_KEY)
+    return plugin
+
+
+def on_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
+    """Run ``callback`` once the session's current transaction commits; forget it on rollback.
+
+    For metrics of what a transaction writes (an order PAID, a row marked failed): counted only
+    when it is really written. ``callback`` must be quick and must not raise.
+    """
+    sync = session.sync_session
+    pending: list[Callable[[], None]] | None = sync.info.get(_ON_COMMIT)
+    if pending is None:
+        pending = sync.info[_ON_COMMIT] = []
+        event.listen(sync, "after_commit", _run_on_commit)
+        event.listen(sync, "after_rollback", _forget_on_commit)
+    pending.append(callback)
+
+
+def _run_on_commit(sync: Any) -> None:
+    callbacks = sync.info.get(_ON_COMMIT) or []
+    sync.info[_ON_COMMIT] = []
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:
+            log.exception("an on-commit metrics callback failed")
+
+
+def _forget_on_commit(sync: Any) -> None:
+    sync.info[_ON_COMMIT] = []

@@ -38,6 +38,8 @@ if TYPE_CHECKING:
     from byway.runtime import PluginRuntime
 
 access_log = logging.getLogger("byway.access")
+#: Routes polled by machines (health checks, Prometheus): logged at DEBUG when they succeed.
+PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
 call_log = logging.getLogger("byway.client")
 
 
@@ -53,12 +55,19 @@ class RequestObservation:
 _current: contextvars.ContextVar[RequestObservation | None] = contextvars.ContextVar("byway_request", default=None)
 
 
-def operation_label(executor: GraphQLExecutor, query: Any, operation_name: Any) -> str:
-    """The operation's first root field (``invalid`` for a document that does not validate)."""
+def operation_label(executor: GraphQLExecutor | None, query: Any, operation_name: Any) -> str:
+    """The operation's first root field; ``invalid`` for a document that does not validate.
+
+    Called once the operation ran, when its document is in the executor's cache. A long document
+    that is not (the caller was refused before it was parsed) is ``unparsed``: labelling must not
+    parse on the event loop what the executor parses in a thread.
+    """
     from byway.execution import RequestError
 
-    if not isinstance(query, str):
+    if executor is None or not isinstance(query, str):
         return "invalid"
+    if len(query) >= executor.offload_chars and not executor.is_cached(query):
+        return "unparsed"
     try:
         prepared = executor.prepare(query)
     except RequestError:
@@ -87,36 +96,37 @@ def _first_code(body: dict[str, Any]) -> str | None:
 def operation_span(
     runtime: PluginRuntime, query: Any, operation_name: Any, request: Request | None
 ) -> Iterator[Callable[[dict[str, Any]], None]]:
-    """Observe one GraphQL operation of ``runtime``; call the yielded function with the response body."""
-    host = runtime.host
-    executor = runtime.executor
-    label = operation_label(executor, query, operation_name) if executor is not None else "invalid"
-    observation = _current.get()
+    """Observe one GraphQL operation of ``runtime``; call the yielded function with the response body.
 
-    def done(body: dict[str, Any]) -> None:
+    Its errors are counted by code. An HTTP request's operation is named for the middleware's span
+    and metrics; an in-process call gets a span of its own, child of the caller's call span.
+    """
+    host = runtime.host
+    observation = _current.get() if request is not None else None
+
+    def done(body: dict[str, Any]) -> str | None:
         errors = body.get("errors")
         if errors:
             host.metrics.observe_graphql_errors(runtime.name, errors)
+        return _first_code(body)
 
     if request is not None:
-        # An HTTP request: the middleware's span and metrics are this operation's.
-        if observation is not None:
-            observation.operation = label
 
-            def done_http(body: dict[str, Any]) -> None:
-                done(body)
-                observation.error_code = _first_code(body)
+        def done_http(body: dict[str, Any]) -> None:
+            code = done(body)
+            if observation is not None:
+                observation.operation = operation_label(runtime.executor, query, operation_name)
+                observation.error_code = code
 
-            yield done_http
-        else:
-            yield done
+        yield done_http
         return
-    with host.tracing.span(f"graphql {runtime.name} {label}", runtime.name, kind=SpanKind.SERVER) as span:
-        span.set_attribute("graphql.operation.name", label)
+    with host.tracing.span(f"graphql {runtime.name}", runtime.name, kind=SpanKind.SERVER) as span:
 
         def done_inprocess(body: dict[str, Any]) -> None:
-            done(body)
-            code = _first_code(body)
+            code = done(body)
+            label = operation_label(runtime.executor, query, operation_name)
+            span.update_name(f"graphql {runtime.name} {label}")
+            span.set_attribute("graphql.operation.name", label)
             if code is not None:
                 tracing.mark_error(span, code)
 
@@ -217,7 +227,10 @@ class TelemetryMiddleware:
                         tracing.mark_error(span, observation.error_code or str(status))
                     self.host.metrics.observe_request(observation.plugin, operation, status, outcome, seconds)
                     # The route's template, never the raw path (ids in paths may be capabilities).
-                    access_log.info(
+                    # Probes and scrapes come every few seconds: DEBUG, unless they fail.
+                    probe = observation.plugin == "host" and route in PROBES and status < 400
+                    access_log.log(
+                        logging.DEBUG if probe else logging.INFO,
                         "%s %s %s %d %.1f ms",
                         method,
                         observation.plugin,

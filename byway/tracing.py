@@ -26,6 +26,7 @@ from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from byway import __version__
 
@@ -74,6 +75,35 @@ class Tracing:
         attrs = {PLUGIN: plugin, **(attributes or {})}
         with self.tracer.start_as_current_span(name, context=parent, kind=kind, attributes=attrs) as span:
             yield span
+
+    def trace_sessions(self, plugin: str, factory: async_sessionmaker[AsyncSession]) -> None:
+        """Make every ``async with plugin.sessions() as session`` block a ``db <plugin>`` span.
+
+        (A resolver's ``ctx.session()`` block is one already: see :class:`byway.context.RequestContext`.)
+        """
+        tracing = self
+        base: type[AsyncSession] = factory.class_
+        if getattr(base, "_byway_traced", False):
+            return
+
+        class TracedSession(base):  # type: ignore[valid-type,misc]
+            _byway_traced = True
+            _byway_span: Any = None
+
+            async def __aenter__(self) -> Any:
+                self._byway_span = tracing.span(f"db {plugin}", plugin)
+                self._byway_span.__enter__()
+                return await super().__aenter__()
+
+            async def __aexit__(self, *exc: Any) -> None:
+                try:
+                    await super().__aexit__(*exc)
+                finally:
+                    span, self._byway_span = self._byway_span, None
+                    if span is not None:
+                        span.__exit__(*exc)
+
+        factory.class_ = TracedSession
 
     def flush(self) -> None:
         """Export every finished span now (tests, shut-down)."""

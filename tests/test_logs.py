@@ -111,3 +111,13 @@ def test_setup_logging_is_json_in_production_text_in_dev_and_quiets_sql(byway_se
                 root.removeHandler(h)
         root.handlers[:] = before[0]
         root.setLevel(before[1])
+
+
+async def test_probes_are_logged_at_debug_unless_they_fail(byway_settings: Settings) -> None:
+    async with running_app([notes], byway_settings) as app:
+        with json_lines(byway_settings) as lines:
+            await app.client.get("/healthz")
+            await app.client.get("/metrics")
+            await app.client.post("/api/notes/graphql", json={"query": "{ whoami }"})
+    levels = {line["operation"]: line["level"] for line in lines if line["logger"] == "byway.access"}
+    assert levels == {"/healthz": "DEBUG", "/metrics": "DEBUG", "whoami": "INFO"}

@@ -160,3 +160,42 @@ async def test_promtool_accepts_a_real_scrape(byway_settings: Settings, tmp_path
         subprocess.run, [promtool, "check", "metrics"], input=response.text, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+async def test_on_commit_counts_only_what_a_transaction_really_wrote(byway_settings: Settings) -> None:
+    from sqlalchemy import text
+
+    from byway.metrics import on_commit
+
+    async with running_app([notes], byway_settings) as app:
+        runtime = app.host.plugins["notes"]
+        counted: list[str] = []
+        async with runtime.sessions() as session:
+            async with session.begin():
+                await session.execute(text("SELECT 1"))
+                on_commit(session, lambda: counted.append("committed"))
+            assert counted == ["committed"]
+            with pytest.raises(RuntimeError):
+                async with session.begin():
+                    on_commit(session, lambda: counted.append("rolled back"))
+                    raise RuntimeError("the transaction fails")
+            async with session.begin():
+                await session.execute(text("SELECT 1"))  # a later commit does not run the forgotten one
+        assert counted == ["committed"]
+
+
+async def test_a_long_document_is_never_parsed_for_its_label_before_the_executor_does(byway_settings: Settings) -> None:
+    from byway.execution import OFFLOAD_CHARS
+
+    long_query = "query Long { whoami }" + " " * OFFLOAD_CHARS
+    async with running_app([notes], byway_settings) as app:
+        refused = await app.client.post(
+            "/api/notes/graphql", json={"query": long_query}, headers={"Authorization": "Bearer not-a-token"}
+        )
+        assert refused.status_code == 401
+        assert not app.host.plugins["notes"].executor.is_cached(long_query)
+        ran = await app.client.post("/api/notes/graphql", json={"query": long_query})
+        assert ran.json() == {"data": {"whoami": "anonymous"}}
+        samples = await scrape_metrics(app.client)
+    assert samples.value("byway_http_requests_total", plugin="notes", operation="unparsed", status="401") == 1
+    assert samples.value("byway_http_requests_total", plugin="notes", operation="whoami", status="200") == 1

@@ -1,7 +1,9 @@
-"""``byway serve --workers 2``: every scrape, whichever worker answers it, counts both workers' requests."""
+"""``byway serve --workers 2``: every scrape, whichever worker answers it, counts both workers' requests;
+the workers log JSON lines with request ids."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -29,7 +31,8 @@ def test_two_workers_share_one_exposition(tmp_path: Path) -> None:
         **os.environ,
         "BYWAY_DATA_DIR": str(tmp_path / "data"),
         "BYWAY_CONFIG": str(tmp_path / "none.toml"),
-        "BYWAY_LOG_LEVEL": "WARNING",
+        "BYWAY_LOG_LEVEL": "DEBUG",
+        "BYWAY_LOG_FORMAT": "json",
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     (tmp_path / "none.toml").write_text("")
@@ -65,3 +68,8 @@ def test_two_workers_share_one_exposition(tmp_path: Path) -> None:
         server.terminate()
         output = server.communicate(timeout=30)[0].decode(errors="replace")
     assert "Traceback" not in output, output
+    lines = [line for line in output.splitlines() if line.strip()]
+    logged = [json.loads(line) for line in lines]  # every line, the supervisor's too, is JSON
+    access = [entry for entry in logged if entry["logger"] == "byway.access" and entry["operation"] == "/healthz"]
+    assert len(access) == 30
+    assert len({entry["request_id"] for entry in access}) == 30 and all(e["trace_id"] != "-" for e in access)

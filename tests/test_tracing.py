@@ -10,6 +10,7 @@ import pytest
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
+from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -19,7 +20,7 @@ import tests.plugins.notes as notes
 import tests.plugins.relay as relay
 from byway.host import Host
 from byway.settings import Settings
-from byway.testing import live_server, running_app
+from byway.testing import live_server, running_app, scrape_metrics
 
 RELAY_NOTES = "{ relayNotes }"
 ADD = 'mutation Add { addNote(text: "hello") { id } }'
@@ -131,3 +132,19 @@ async def test_spans_are_exported_to_an_otlp_endpoint(byway_settings: Settings) 
                 names.update(span.name for span in scope.spans)
     assert services == {"byway-test"}
     assert "POST notes whoami" in names
+
+
+async def test_a_plugins_own_session_blocks_are_spans_too(byway_settings: Settings) -> None:
+    async with running_app([notes], byway_settings) as app:
+        runtime = app.host.plugins["notes"]
+        await app.host.open()  # opening again neither traces twice nor counts connections twice
+        with captured(app.host) as exporter:
+            with app.host.tracing.span("job notes.test", "notes"):
+                async with runtime.sessions() as session:
+                    await session.execute(text("SELECT 1"))
+            spans = exporter.get_finished_spans()
+        samples = await scrape_metrics(app.client)
+    (job,) = [s for s in spans if s.name == "job notes.test"]
+    (db,) = [s for s in spans if s.name == "db notes"]
+    assert db.parent.span_id == job.context.span_id
+    assert samples.value("byway_db_pool_connections_in_use", plugin="notes") == 0

@@ -6,9 +6,9 @@ from typing import Any
 
 from byway.auth import Principal
 from byway.db import utcnow
-from byway.errors import BadUserInput, Unauthenticated
+from byway.errors import BadUserInput, RateLimited, Unauthenticated
 from byway.runtime import PluginRuntime
-from byway_authentication import ratelimit, sessions, store
+from byway_authentication import observability, ratelimit, sessions, store
 from byway_authentication.config import config_of
 from byway_authentication.passwords import MAX_PASSWORD_LENGTH, HashParams, hash_password, verify_password
 from byway_authentication.store import outbox
@@ -66,10 +66,15 @@ async def login(plugin: PluginRuntime, email: str, password: str, address: str |
     """Check the password (within the rate limits) and start a session; the ``AuthPayload``."""
     if len(password) > MAX_PASSWORD_LENGTH or len(email) > MAX_EMAIL_LENGTH * 2:
         # No account can have such a password: refuse without hashing megabytes.
+        observability.login_failed(plugin, "bad_credentials")
         raise Unauthenticated(INVALID_CREDENTIALS)
     config, account, params = config_of(plugin), normalize_email(email), hash_params(plugin)
     async with plugin.sessions() as session:
-        await ratelimit.check_login(session, config, account=account, address=address, now=utcnow())
+        try:
+            await ratelimit.check_login(session, config, account=account, address=address, now=utcnow())
+        except RateLimited:
+            observability.login_failed(plugin, "rate_limited")
+            raise
         user = await store.user_by_email(session, email)
     # An unknown email is checked against a dummy hash: both refusals take the same time.
     outcome = await verify_password(params, user.password_hash if user else None, password)
@@ -77,6 +82,7 @@ async def login(plugin: PluginRuntime, email: str, password: str, address: str |
         if user is None or not outcome.ok:
             await ratelimit.login_failed(session, account=account, address=address, now=utcnow())
             await session.commit()
+            observability.login_failed(plugin, "bad_credentials")
             raise Unauthenticated(INVALID_CREDENTIALS)
         await ratelimit.login_succeeded(session, account=account)
         if outcome.needs_rehash:

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from byway.errors import RateLimited
+from byway_authentication import observability
 from byway_authentication.config import AuthenticationConfig
 from byway_authentication.store import limits
 
@@ -26,7 +27,8 @@ VERIFY_ACCOUNT = "verify:account"
 TOKEN_ADDRESS = "token:address"
 
 
-def _refuse(message: str, until: datetime, now: datetime) -> RateLimited:
+def _refuse(session: AsyncSession, action: str, message: str, until: datetime, now: datetime) -> RateLimited:
+    observability.rate_limited(session, action)
     return RateLimited(message, retry_after_seconds=max(1, math.ceil((until - now).total_seconds())))
 
 
@@ -45,13 +47,23 @@ async def check_login(
     if address is not None:
         by_address = await limits.window(session, LOGIN_ADDRESS, address, now - span)
         if by_address.count >= config.login_address_failures and by_address.oldest is not None:
-            raise _refuse("Too many failed logins from your network; try again later", by_address.oldest + span, now)
+            raise _refuse(
+                session,
+                "login",
+                "Too many failed logins from your network; try again later",
+                by_address.oldest + span,
+                now,
+            )
     by_account = await limits.window(session, LOGIN_ACCOUNT, account, now - span)
     if by_account.count >= config.login_account_failures and by_account.oldest is not None:
-        raise _refuse("Too many failed logins for this account; try again later", by_account.oldest + span, now)
+        raise _refuse(
+            session, "login", "Too many failed logins for this account; try again later", by_account.oldest + span, now
+        )
     wait = backoff_seconds(config, by_account.count)
     if wait and by_account.newest is not None and by_account.newest + timedelta(seconds=wait) > now:
         raise _refuse(
+            session,
+            "login",
             "Too many failed logins for this account; wait before trying again",
             by_account.newest + timedelta(seconds=wait),
             now,
@@ -84,10 +96,18 @@ async def take_email_request(
     if address is not None:
         by_address = await limits.window(session, RESET_ADDRESS, address, now - span)
         if by_address.count >= config.reset_address_requests and by_address.oldest is not None:
-            raise _refuse("Too many email requests from your network; try again later", by_address.oldest + span, now)
+            raise _refuse(
+                session,
+                "email",
+                "Too many email requests from your network; try again later",
+                by_address.oldest + span,
+                now,
+            )
     by_account = await limits.window(session, scope, account, now - span)
     if by_account.count >= config.reset_account_requests and by_account.oldest is not None:
-        raise _refuse("Too many emails asked for this address; try again later", by_account.oldest + span, now)
+        raise _refuse(
+            session, "email", "Too many emails asked for this address; try again later", by_account.oldest + span, now
+        )
     await limits.add_event(session, scope, account, now)
     if address is not None:
         await limits.add_event(session, RESET_ADDRESS, address, now)
@@ -102,7 +122,9 @@ async def check_token_address(
     span = timedelta(seconds=config.login_window_seconds)
     seen = await limits.window(session, TOKEN_ADDRESS, address, now - span)
     if seen.count >= config.token_address_failures and seen.oldest is not None:
-        raise _refuse("Too many invalid links tried from your network; try again later", seen.oldest + span, now)
+        raise _refuse(
+            session, "token", "Too many invalid links tried from your network; try again later", seen.oldest + span, now
+        )
 
 
 async def token_failed(session: AsyncSession, *, address: str | None, now: datetime) -> None:

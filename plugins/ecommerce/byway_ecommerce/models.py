@@ -10,6 +10,7 @@ declared relations).
 from __future__ import annotations
 
 from sqlalchemy import (
+    Boolean,
     Column,
     ForeignKey,
     Index,
@@ -229,3 +230,17 @@ dev_deliveries = Table(
 
 #: Refunds, reconciles and review resolutions: who, what, when, from where (admins read ``auditLog``).
 audit_log = audit_table(metadata)
+
+#: One row per reconcile run (job, CLI or admin): its counts and result, for ``byway status``.
+#: The latest 100 are kept.
+reconcile_runs = Table(
+    "reconcile_runs",
+    metadata,
+    Column("id", String(ID_LENGTH), primary_key=True),
+    Column("started_at", UTCDateTime(), nullable=False, index=True),
+    Column("finished_at", UTCDateTime(), nullable=False),
+    Column("trigger", String(16), nullable=False),
+    Column("ok", Boolean, nullable=False),
+    Column("counts", Text, nullable=False),
+    Column("error", String(1000), nullable=True),
+)

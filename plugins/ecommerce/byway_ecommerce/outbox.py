@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from byway import ByWayError, CrossPluginError, utcnow
-from byway_ecommerce import leases, pause
+from byway_ecommerce import leases, observability, pause
 from byway_ecommerce.config import config_of
 from byway_ecommerce.models import (
     OUTBOX_DONE,
@@ -115,21 +115,13 @@ async def deliver(plugin: PluginRuntime, row: Any) -> str:
         values["next_attempt_at"] = utcnow() + timedelta(seconds=config.backoff_seconds(row.attempts))
     async with plugin.sessions() as session, session.begin():
         if not await store.record_outcome(session, row.id, row.claim_token, values):
+            observability.delivery(plugin, row, revoke=revoke, outcome="lost_claim", error=error)
             return "lost_claim"
     if status in (OUTBOX_FAILED, OUTBOX_REVOKE_FAILED):
-        plugin.log.error(
-            "outbox row %s (%s of course %s for student %s, order %s) failed after %d attempts: %s; "
-            "run POST /api/ecommerce/reconcile or `byway reconcile` once the cause is fixed",
-            row.id,
-            "revocation" if revoke else "enrollment",
-            row.course_id,
-            row.student_id,
-            row.order_id,
-            row.attempts,
-            error,
-        )
-    elif error is not None:
-        plugin.log.warning("outbox row %s attempt %d failed (retrying): %s", row.id, row.attempts, error)
+        outcome = "failed"
+    else:
+        outcome = "delivered" if error is None else "retrying"
+    observability.delivery(plugin, row, revoke=revoke, outcome=outcome, error=error)
     return status
 
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import click
 
 import byway
-from byway_ecommerce import commands, workers
+from byway.status import StatusCheck
+from byway_ecommerce import commands, observability, workers
 from byway_ecommerce.config import config_of
 
 
@@ -44,4 +45,10 @@ async def byway_startup(plugin: byway.PluginRuntime) -> None:
         )
     if plugin.settings.is_production and config.pause_at:
         raise RuntimeError("BYWAY_ECOMMERCE_PAUSE_AT is for crash tests only and refused in production")
+    plugin.metrics.on_scrape(observability.refresh)
     await workers.start(plugin)
+
+
+@byway.hookimpl
+async def byway_status(plugin: byway.PluginRuntime) -> list[StatusCheck]:
+    return await observability.status_checks(plugin)

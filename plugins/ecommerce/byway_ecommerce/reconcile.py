@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from byway import ByWayError, Principal, utcnow
-from byway_ecommerce import emails, outbox
+from byway_ecommerce import emails, observability, outbox
 from byway_ecommerce.audit import record
 from byway_ecommerce.config import config_of
 from byway_ecommerce.models import (
@@ -108,8 +108,22 @@ async def reconcile(
     """Run one reconciliation (see the module docstring); returns the JSON summary.
 
     ``actor`` (an admin, the admin token's stand-in, or the CLI's operator name) is recorded in the
-    audit log with the summary's counts; the scheduled job passes none and is not audited.
+    audit log with the summary's counts; the scheduled job passes none and is not audited. Every run
+    is logged, counted and kept for ``byway status`` (:func:`byway_ecommerce.observability.reconcile_ran`).
     """
+    started = utcnow()
+    try:
+        summary = await _reconcile(plugin, days=days, actor=actor, client_address=client_address)
+    except Exception as exc:
+        await observability.reconcile_ran(plugin, started, actor, None, f"{type(exc).__name__}: {exc}")
+        raise
+    await observability.reconcile_ran(plugin, started, actor, summary, None)
+    return summary
+
+
+async def _reconcile(
+    plugin: PluginRuntime, *, days: int | None, actor: Principal | str | None, client_address: str | None
+) -> dict[str, Any]:
     config = config_of(plugin)
     days = days or config.reconcile_days
     started = utcnow()

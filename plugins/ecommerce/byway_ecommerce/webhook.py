@@ -20,7 +20,7 @@ import stripe
 
 from byway import Principal
 from byway.auth import SERVICE
-from byway_ecommerce import workers
+from byway_ecommerce import observability, workers
 from byway_ecommerce.audit import record
 from byway_ecommerce.fulfilment import Outcome, cancel_in, fulfil_in, refund_in
 from byway_ecommerce.providers import ProviderSession
@@ -77,10 +77,13 @@ async def handle_webhook(
         event = verify_event(payload, signature, webhook_secret(plugin))
     except ValueError as exc:
         plugin.log.warning("webhook refused: %s", exc)
+        observability.count_webhook(plugin, "unknown", "bad_signature" if "signature" in str(exc) else "invalid")
         return _refusal(str(exc))
     if event["type"] not in HANDLED_EVENTS:
+        observability.count_webhook(plugin, event["type"], "ignored")
         return 200, {"received": True, "id": event["id"], "type": event["type"], "result": "ignored"}
     outcome = await apply_event(plugin, event, client_address)
+    observability.count_webhook(plugin, event["type"], observability.WEBHOOK_OUTCOMES.get(outcome.result, "verified"))
     if outcome.wake:
         workers.wake(plugin)
     return 200, {"received": True, "id": event["id"], "type": event["type"], **outcome.as_json()}

@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from byway.db import insert_for, iso_utc, new_id, utcnow
+from byway.metrics import on_commit, plugin_of
 from byway_notifications.models import messages
 from byway_notifications.transports import Outgoing
 
@@ -58,7 +59,16 @@ async def add_message(session: AsyncSession, message: NewMessage) -> str | None:
         .returning(messages.c.id)
     )
     created: str | None = await session.scalar(stmt)
+    if created is not None:
+        _count(session, "emails_queued_total", "Emails queued (stored for delivery)")
     return created
+
+
+def _count(session: AsyncSession, name: str, documentation: str) -> None:
+    """Count ``byway_notifications_<name>`` once the session's transaction commits."""
+    plugin = plugin_of(session)
+    if plugin is not None:
+        on_commit(session, plugin.metrics.counter(name, documentation).inc)
 
 
 async def claim_due(session: AsyncSession, *, now: datetime, lease: timedelta, limit: int) -> list[Outgoing]:
@@ -109,6 +119,7 @@ async def mark_sent(session: AsyncSession, message_id: str, transport: str, *, n
         .where(messages.c.id == message_id)
         .values(status=SENT, transport=transport, sent_at=now, last_error=None)
     )
+    _count(session, "emails_sent_total", "Emails the transport accepted (SMTP server or dev mailbox)")
 
 
 @dataclass(frozen=True)
@@ -133,6 +144,7 @@ async def record_failure(
     give_up_after: float,
 ) -> FailureOutcome:
     """Count a failed attempt: back off exponentially, or mark ``failed`` when out of chances (nothing committed)."""
+    _count(session, "email_attempts_failed_total", "Delivery attempts that failed (retried, or the last one)")
     row = (
         await session.execute(
             select(messages.c.attempts, messages.c.permanent_failures, messages.c.created_at).where(
@@ -148,6 +160,7 @@ async def record_failure(
             .where(messages.c.id == message_id)
             .values(status=FAILED, permanent_failures=permanent_failures, last_error=error[:2000])
         )
+        _count(session, "emails_failed_total", "Emails given up (marked failed)")
         return FailureOutcome(True, row.attempts, None)
     delay = min(retry_max, retry_base * 2 ** max(0, row.attempts - 1))
     next_at = now + timedelta(seconds=delay)

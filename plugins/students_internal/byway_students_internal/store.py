@@ -16,6 +16,7 @@ from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import byway
+from byway.metrics import on_commit, plugin_of
 from byway_students_internal.models import certificates, enrollments, lesson_progress, students
 
 Record = dict[str, Any]
@@ -65,6 +66,7 @@ async def upsert_enrollment(session: AsyncSession, student_id: str, course_id: s
         .returning(*enrollments.c)
     )
     row = (await session.execute(stmt)).first()
+    _count_enrollment(session, created=row is not None)
     if row is not None:
         return enrollment_record(row), True
     row = (
@@ -73,6 +75,16 @@ async def upsert_enrollment(session: AsyncSession, student_id: str, course_id: s
         )
     ).one()
     return enrollment_record(row), False
+
+
+def _count_enrollment(session: AsyncSession, *, created: bool) -> None:
+    """``byway_students_internal_enrollments_total{outcome}``: ``created`` or ``existing``, once committed."""
+    plugin = plugin_of(session)
+    if plugin is not None:
+        counter = plugin.metrics.counter(
+            "enrollments_total", "Enrollment requests: created, or already there (idempotent)", ["outcome"]
+        )
+        on_commit(session, counter.labels("created" if created else "existing").inc)
 
 
 async def get_student(session: AsyncSession, student_id: str) -> Record | None:

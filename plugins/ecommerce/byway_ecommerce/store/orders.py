@@ -24,6 +24,7 @@ from byway_ecommerce.models import (
     order_items,
     orders,
 )
+from byway_ecommerce.observability import transition
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,7 @@ async def insert_order(
             .returning(active_checkouts.c.course_id)
         )
     ).all()
+    transition(session, None, PENDING)  # counted if the caller commits (not when a course is taken)
     return order_id, len(won)
 
 
@@ -143,6 +145,7 @@ async def cancel_pending(session: AsyncSession, order_id: str, *, without_sessio
     ).first()
     if won is not None:
         await release(session, order_id)
+        transition(session, PENDING, CANCELLED)
     return won is not None
 
 
@@ -164,6 +167,7 @@ async def cancel_session(session: AsyncSession, order_id: str, session_id: str) 
     ).first()
     if won is not None:
         await release(session, order_id)
+        transition(session, PENDING, CANCELLED)
     return won is not None
 
 
@@ -183,12 +187,14 @@ async def supersede(session: AsyncSession, order_id: str, *, session_stored: boo
     ).first()
     if won is not None:
         await release(session, order_id)
+        transition(session, PENDING, CANCELLED)
     return won is not None
 
 
 async def mark_paid(session: AsyncSession, order_id: str, session_id: str) -> PaidOrder | None:
     """PENDING/CANCELLED→PAID for the order of this session (compare-and-set); None when another won."""
     now = utcnow()
+    previous = await status_of(session, order_id)  # for the transition's label only
     won = (
         await session.execute(
             update(orders)
@@ -206,21 +212,25 @@ async def mark_paid(session: AsyncSession, order_id: str, session_id: str) -> Pa
     ).first()
     if won is None:
         return None
+    transition(session, previous, PAID)
     return PaidOrder(won.id, won.student_id, won.total_cents, won.currency, won.superseded_at is not None)
 
 
 async def set_review(session: AsyncSession, order_id: str, reason: str) -> None:
     """PAID→REVIEW (in the transaction that just marked it PAID): the payment does not match the order."""
-    await session.execute(
+    moved = await session.execute(
         update(orders)
         .where(orders.c.id == order_id, orders.c.status == PAID)
         .values(status=REVIEW, review_reason=reason[:300], updated_at=utcnow())
+        .returning(orders.c.id)
     )
+    if moved.first() is not None:
+        transition(session, PAID, REVIEW)
 
 
 async def resolve_review(session: AsyncSession, order_id: str, status: str) -> Any:
     """REVIEW→``status`` (PAID or REFUNDED), compare-and-set; the order's ``(id, student_id)`` or None."""
-    return (
+    won = (
         await session.execute(
             update(orders)
             .where(orders.c.id == order_id, orders.c.status == REVIEW)
@@ -228,6 +238,9 @@ async def resolve_review(session: AsyncSession, order_id: str, status: str) -> A
             .returning(orders.c.id, orders.c.student_id)
         )
     ).first()
+    if won is not None:
+        transition(session, REVIEW, status)
+    return won
 
 
 async def status_of(session: AsyncSession, order_id: str) -> str | None:

@@ -21,6 +21,7 @@ from byway_ecommerce.models import (
     orders,
     payments,
 )
+from byway_ecommerce.observability import transition
 
 
 async def insert_payment(
@@ -102,6 +103,7 @@ async def mark_refunded(session: AsyncSession, order_id: str) -> bool:
     the enrollment call can have landed.
     """
     now = utcnow()
+    previous = (await session.execute(select(orders.c.status).where(orders.c.id == order_id))).scalar()
     won = (
         await session.execute(
             update(orders)
@@ -112,6 +114,7 @@ async def mark_refunded(session: AsyncSession, order_id: str) -> bool:
     ).first()
     if won is None:
         return False
+    transition(session, previous, REFUNDED)
     box = enrollment_outbox.c
     await session.execute(
         update(enrollment_outbox)
