@@ -17,6 +17,7 @@ with the process): the slot may then run again in a surviving process, never be 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import fcntl
 import hashlib
 import os
@@ -37,6 +38,10 @@ def slot_key(plugin: str, job: str, slot: int) -> int:
     """The advisory-lock key of one slot of one job: a signed 64-bit hash."""
     digest = hashlib.blake2b(f"byway-job:{plugin}:{job}:{slot}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
+
+
+#: The slot a scheduled run was claimed for, while that run is in progress (None outside a run).
+running_slot: contextvars.ContextVar[int | None] = contextvars.ContextVar("byway_running_slot", default=None)
 
 
 def current_slot(interval: float, now: float | None = None) -> int:
@@ -71,6 +76,19 @@ class JobScheduler:
         if self._postgres_url is not None:
             return await self._claim_postgres(slot)
         return await asyncio.to_thread(self._claim_file, slot)
+
+    async def claim_in_time(self, slot: int) -> bool:
+        """:meth:`claim`, but a claim won only after ``slot`` was over is given back (False).
+
+        A process that wakes late (a loaded machine) may find the slot's lock free because the
+        process that ran the slot has moved on to the next one and released it: running the job
+        then would run that slot twice.
+        """
+        won = await self.claim(slot)
+        if won and current_slot(self.interval) > slot:
+            await self.release()
+            return False
+        return won
 
     async def _claim_postgres(self, slot: int) -> bool:
         if self._engine is None:
@@ -133,13 +151,17 @@ async def run_scheduled(runtime: PluginRuntime, job: Job, run_once: Any) -> None
         while True:
             slot = await scheduler.wait_for_next_slot()
             try:
-                won = await scheduler.claim(slot)
+                won = await scheduler.claim_in_time(slot)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 runtime.log.warning("job %s: could not claim its slot (%s); skipped", job.name, type(exc).__name__)
                 continue
             if won:
-                await run_once()
+                token = running_slot.set(slot)
+                try:
+                    await run_once()
+                finally:
+                    running_slot.reset(token)
     finally:
         await scheduler.aclose()

@@ -12,7 +12,7 @@ import tests.plugins.notes as notes
 from byway.db import PluginDatabase
 from byway.declarations import Job
 from byway.host import Host
-from byway.jobs import JobScheduler, current_slot, slot_key
+from byway.jobs import JobScheduler, current_slot, running_slot, slot_key
 from byway.testing import make_settings
 
 
@@ -57,6 +57,26 @@ async def test_one_claim_per_slot_among_processes(tmp_path: Path, database_url: 
             await w.aclose()
 
 
+async def test_a_claim_won_after_its_slot_is_given_back(tmp_path: Path, database_url: str) -> None:
+    """A worker waking late finds an ended slot's lock free (its winner moved on): it must not run it."""
+    url = database_url.replace("{plugin}", "jobs") if database_url else None
+    if url:
+        created = PluginDatabase("jobs", url)
+        await created.open(create_database=True)
+        await created.close()
+    job = Job("drain", 60, noop)
+    late, other = (JobScheduler(fake_runtime("ecommerce", tmp_path, url), job) for _ in range(2))
+    try:
+        ended = current_slot(job.interval_seconds) - 2
+        assert not await late.claim_in_time(ended)
+        current = current_slot(job.interval_seconds)
+        assert await late.claim_in_time(current)
+        assert not await other.claim_in_time(current)  # held (Postgres) or recorded (file) by `late`
+    finally:
+        for scheduler in (late, other):
+            await scheduler.aclose()
+
+
 async def test_two_workers_run_a_job_once_per_interval(tmp_path: Path, database_url: str) -> None:
     """Two hosts (as two uvicorn workers) share a data directory and database; the notes job ticks
     every 0.2 s. Until ten runs were seen: never two runs in one slot, and about one per slot."""
@@ -71,7 +91,9 @@ async def test_two_workers_run_a_job_once_per_interval(tmp_path: Path, database_
         [job] = host.jobs["notes"]
 
         async def record(runtime: Any, index: int = index, inner: Any = job.run) -> None:
-            runs.append((index, current_slot(interval)))
+            slot = running_slot.get()  # the slot this run claimed (the clock may have moved on since)
+            assert slot is not None
+            runs.append((index, slot))
             if len(runs) >= wanted:
                 enough.set()
             await inner(runtime)
