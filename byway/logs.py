@@ -46,7 +46,13 @@ _SECRETS = [
 ]
 
 #: Attributes every LogRecord has; anything else was given in ``extra`` and becomes a JSON field.
-_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
+#: ``color_message`` is uvicorn's ANSI-coloured copy of its own message: noise in both formats.
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",
+}
 _CONTEXT_FIELDS = {"request_id", "trace_id", "span_id"}
 
 #: Loggers kept at WARNING whatever the level: they would log SQL parameters or full URLs.

@@ -52,6 +52,12 @@ def test_a_json_line_has_the_ids_and_the_extra_fields() -> None:
     assert "\n" not in line
 
 
+def test_uvicorns_coloured_copy_of_its_message_is_not_repeated() -> None:
+    rec = record("Started server process [%d]", 42, color_message="Started server process [\x1b[36m%d\x1b[0m]")
+    assert TextFormatter().format(rec).endswith("Started server process [42]")
+    assert "color_message" not in json.loads(JsonFormatter().format(rec))
+
+
 @pytest.mark.parametrize(
     "secret",
     [
