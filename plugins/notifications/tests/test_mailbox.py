@@ -116,3 +116,22 @@ def test_smtp_url_parsing() -> None:
     assert SmtpTarget.from_url("smtp://mail.example.org").port == 25
     with pytest.raises(ValueError):
         SmtpTarget.from_url("smtps://mail.example.org?starttls=1")
+
+
+MESSAGES = "query Messages($first: Int) { messages(first: $first) { to subject } }"
+
+
+async def test_messages_takes_an_explicit_null_first_as_the_default_and_refuses_out_of_range(
+    dev_app: TestApp,
+) -> None:
+    """Found by fuzzing: ``first: null`` gave INTERNAL; it means the default page, and 0 or 201 are refused."""
+    await send(dev_app, to="ada@example.org", subject="One")
+    await wait_rows(dev_app, lambda r: len(r) == 1)
+    admin = dev_app.token("u-admin", ("student", "admin"))
+    body = await dev_app.gql("notifications", MESSAGES, {"first": None}, token=admin)
+    assert "errors" not in body, body
+    assert [m["subject"] for m in body["data"]["messages"]] == ["One"]
+    for first in (0, 201):
+        body = await dev_app.gql("notifications", MESSAGES, {"first": first}, token=admin)
+        assert [e["extensions"]["code"] for e in body["errors"]] == ["BAD_USER_INPUT"]
+        assert body["errors"][0]["extensions"]["field"] == "first"
