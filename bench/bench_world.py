@@ -63,13 +63,14 @@ async def plain_courses(plugin: PluginRuntime, request: Request) -> Response:
     principal = plugin.principal_for(request)
     first = int(request.query_params.get("first", "20"))
     host: Host = plugin.host  # bench-only code: it reads two plugins' databases on purpose
-    async with host.plugins["teach-internal"].sessions() as session:
-        page = await teach_store.catalog_page(session, teach_store.CatalogQuery(), first, None) or []
+    # Read as the resolvers read (plugin.reader()).
+    async with host.plugins["teach-internal"].reader() as db:
+        page = await teach_store.catalog_page(db, teach_store.CatalogQuery(), first, None) or []
     enrolled: set[str] = set()
     if principal.is_user and page:
         ids = [course["id"] for course in page]
-        async with host.plugins["students-internal"].sessions() as session:
-            enrolled = await enrolled_of_user(students_store, session, str(principal.user_id), ids)
+        async with host.plugins["students-internal"].reader() as db:
+            enrolled = await enrolled_of_user(students_store, db, str(principal.user_id), ids)
     return JSONResponse(
         [
             {"id": c["id"], "title": c["title"], "priceCents": c["priceCents"], "isEnrolled": c["id"] in enrolled}

@@ -259,14 +259,13 @@ def count_statements(host: Host) -> Iterator[Counter[str]]:
     for runtime in host.plugins.values():
         if runtime.database is None:
             continue
-        engine = runtime.db.engine.sync_engine
-
         def listener(*_: Any, name: str = runtime.name) -> None:
             if _COUNTING.get():
                 counts[name] += 1
 
-        event.listen(engine, "before_cursor_execute", listener)
-        listeners.append((engine, listener))
+        for engine in runtime.db.sync_engines:  # sessions' and readers'
+            event.listen(engine, "before_cursor_execute", listener)
+            listeners.append((engine, listener))
     try:
         yield counts
     finally:
@@ -294,8 +293,9 @@ async def bench_cross_plugin_call(world: World, plan: Plan) -> dict[str, Any]:
         assert data["enrollmentStatus"] == expected
 
     async def direct() -> None:
-        async with students.sessions() as session:
-            enrolled = await enrolled_of_user(students_store, session, STUDENT_USER, ids)
+        # As its resolver does: the store's query through a reader (plugin.reader()).
+        async with students.reader() as db:
+            enrolled = await enrolled_of_user(students_store, db, STUDENT_USER, ids)
         assert [{"courseId": c, "enrolled": c in enrolled} for c in ids] == expected
 
     async with httpx.AsyncClient() as http:

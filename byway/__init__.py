@@ -54,6 +54,9 @@ _PUBLIC: dict[str, str] = {
     "iso_utc": "byway.db",
     "insert_for": "byway.db",
     "held_ids": "byway.db",
+    "one_of": "byway.db",
+    "Reader": "byway.db",
+    "Readable": "byway.db",
     "read_json": "byway.web",
     "read_body": "byway.web",
     "load_plugin_config": "byway.plugin_config",
@@ -80,11 +83,14 @@ if TYPE_CHECKING:
     from byway.client import CrossPluginError as CrossPluginError
     from byway.context import DataLoader as DataLoader
     from byway.context import RequestContext as RequestContext
+    from byway.db import Readable as Readable
+    from byway.db import Reader as Reader
     from byway.db import UTCDateTime as UTCDateTime
     from byway.db import held_ids as held_ids
     from byway.db import insert_for as insert_for
     from byway.db import iso_utc as iso_utc
     from byway.db import new_id as new_id
+    from byway.db import one_of as one_of
     from byway.db import utcnow as utcnow
     from byway.declarations import DemoStep as DemoStep
     from byway.declarations import GraphQLApi as GraphQLApi

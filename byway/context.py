@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from starlette.requests import Request
 
     from byway.client import CrossPluginClient
+    from byway.db import Reader
     from byway.runtime import PluginRuntime
 
 K = TypeVar("K", bound=Hashable)
@@ -128,6 +129,12 @@ class RequestContext:
                 self._session = self.plugin.sessions()
             with self.plugin.host.tracing.span(f"db {self.plugin.name}", self.plugin.name):
                 yield self._session
+
+    def reader(self) -> AbstractAsyncContextManager[Reader]:
+        """Read-only access to the plugin's database for one block, cheaper than :meth:`session`:
+        for resolvers that only read (``async with ctx.reader() as db``; see :class:`byway.db.Reader`).
+        It sees committed data, not this request's session's pending writes."""
+        return self.plugin.reader()
 
     def loader(self, name: str, batch: Callable[[list[Any]], Awaitable[Sequence[Any]]]) -> DataLoader[Any, Any]:
         """The request's :class:`DataLoader` called ``name``, created with ``batch`` on first use."""

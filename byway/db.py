@@ -1,26 +1,39 @@
 """One SQLAlchemy async engine per plugin, opened and disposed by the host; and the small
 database helpers every plugin needs, so that none writes its own: :func:`new_id`, :func:`utcnow`,
-the :class:`UTCDateTime` column type, :func:`iso_utc` and :func:`insert_for`.
+the :class:`UTCDateTime` column type, :func:`iso_utc`, :func:`insert_for` and :func:`one_of`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import json
 import logging
+import sqlite3
+import sys
+import threading
 import time
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, DateTime, Dialect, event, select, text
+from sqlalchemy import Boolean, ColumnElement, DateTime, Dialect, Executable, String, bindparam, event, select, text
+from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.engine import URL, Connection, Engine, Result, make_url
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.pool import QueuePool
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.visitors import InternalTraversal
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from byway.security import secure_file
 from byway.sqlite_inline import inline_creator
@@ -92,7 +105,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def insert_for(bound: AsyncSession | AsyncConnection | Session | Connection) -> DialectInsert:
+def insert_for(bound: AsyncSession | AsyncConnection | Session | Connection | Reader) -> DialectInsert:
     """The ``insert`` construct of the dialect ``bound`` (a session or connection) talks to.
 
     Both have ``on_conflict_do_nothing`` for idempotent ``INSERT ... ON CONFLICT DO NOTHING
@@ -102,12 +115,76 @@ def insert_for(bound: AsyncSession | AsyncConnection | Session | Connection) -> 
 
     Raises ``ValueError`` for a dialect other than SQLite and PostgreSQL (the two Byway supports).
     """
-    dialect = (bound.get_bind() if isinstance(bound, AsyncSession | Session) else bound).dialect.name
+    dialect = (bound.get_bind() if isinstance(bound, AsyncSession | Session | Reader) else bound).dialect.name
     if dialect == "sqlite":
         return sqlite.insert
     if dialect == "postgresql":
         return postgresql.insert
     raise ValueError(f"byway supports SQLite and PostgreSQL databases, not {dialect!r}")
+
+
+class _TextList(TypeDecorator[list[str]]):
+    """A list of strings bound as ONE parameter: a JSON array on SQLite, a ``text[]`` on PostgreSQL."""
+
+    impl = String
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        """``text[]`` on PostgreSQL, text (the JSON) elsewhere."""
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(postgresql.ARRAY(String()))
+        return dialect.type_descriptor(String())
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        """The values as strings: a list on PostgreSQL, their JSON array on SQLite."""
+        if isinstance(value, str) or not isinstance(value, list | tuple | set | frozenset):
+            raise TypeError(f"one_of needs a list of strings, not {type(value).__name__}")
+        values = [str(item) for item in value]
+        return values if dialect.name == "postgresql" else json.dumps(values)
+
+
+class _OneOf(ColumnElement[bool]):
+    """``column IN (values of a list parameter)``: see :func:`one_of`."""
+
+    __visit_name__ = "byway_one_of"
+    inherit_cache = True
+    _traverse_internals = [
+        ("column", InternalTraversal.dp_clauseelement),
+        ("values", InternalTraversal.dp_clauseelement),
+    ]
+    type = Boolean()
+
+    def __init__(self, column: ColumnElement[Any], values: ColumnElement[Any]) -> None:
+        self.column = column
+        self.values = values
+
+
+@compiles(_OneOf)
+def _one_of_sqlite(element: _OneOf, compiler: SQLCompiler, **kw: Any) -> str:
+    column, values = compiler.process(element.column, **kw), compiler.process(element.values, **kw)
+    return f"{column} IN (SELECT value FROM json_each({values}))"
+
+
+@compiles(_OneOf, "postgresql")
+def _one_of_postgresql(element: _OneOf, compiler: SQLCompiler, **kw: Any) -> str:
+    column, values = compiler.process(element.column, **kw), compiler.process(element.values, **kw)
+    return f"{column} = ANY({values})"
+
+
+def one_of(column: ColumnElement[Any], name: str) -> ColumnElement[bool]:
+    """``column IN (...)`` for a list of text values (ids) bound at execution as ONE parameter.
+
+    ``column.in_(ids)`` renders a parameter per value, every time it runs: for 50 ids that costs
+    more than the query. ``one_of(column, "ids")`` is one statement, compiled and cached once, whose
+    parameter ``ids`` takes any number of values (``json_each`` on SQLite, ``= ANY`` on
+    PostgreSQL)::
+
+        IN_COURSES = select(enrollments.c.course_id).where(byway.one_of(enrollments.c.course_id, "ids"))
+        rows = await session.execute(IN_COURSES, {"ids": course_ids})
+
+    An empty list matches nothing. A value that is not a list (a lone string) raises ``TypeError``.
+    """
+    return _OneOf(column, bindparam(name, type_=_TextList()))
 
 
 def held_ids(column: ColumnElement[Any]) -> Callable[[PluginRuntime], Awaitable[list[str]]]:
@@ -164,6 +241,41 @@ def _inline_pragmas(dbapi_conn: Any, record: Any) -> None:
     _sqlite_pragmas(dbapi_conn, record, busy_timeout=False)
 
 
+def _inline_read_engine(url: URL, echo: bool) -> Engine:
+    """The synchronous engine of an inline SQLite database's readers: plain ``sqlite3``
+    connections (busy timeout 0, usable from a worker thread for the wait), a pool that never
+    makes the loop wait for a connection (overflow without limit; idle extras are closed)."""
+    database = url.database or ":memory:"
+    uri = str(url.query.get("uri", "")).lower() in {"true", "1"}
+
+    def connect() -> sqlite3.Connection:
+        return sqlite3.connect(database, timeout=0, check_same_thread=False, uri=uri)
+
+    engine = create_sync_engine(
+        "sqlite+pysqlite://",
+        creator=connect,
+        poolclass=QueuePool,
+        pool_size=5,
+        max_overflow=-1,
+        echo=echo,
+        hide_parameters=True,
+    )
+    event.listen(engine, "connect", _read_pragmas)
+    return engine
+
+
+def _read_pragmas(dbapi_conn: Any, record: Any) -> None:
+    """The inline pragmas; on a worker thread (:func:`_connect_waiting`) waiting for locks first."""
+    if not getattr(_connecting, "wait", False):
+        _inline_pragmas(dbapi_conn, record)
+        return
+    dbapi_conn.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT * 1000}")
+    try:
+        _inline_pragmas(dbapi_conn, record)
+    finally:
+        dbapi_conn.execute("PRAGMA busy_timeout = 0")
+
+
 #: Default of :attr:`PluginDatabase.ping_after_idle` (``Settings.database_ping_after_idle_seconds``).
 PING_AFTER_IDLE_SECONDS = 10.0
 _IDLE_SINCE = "byway_idle_since"
@@ -198,6 +310,150 @@ def _ping_if_idle(after: float, dbapi_conn: Any, record: Any, _proxy: Any) -> No
         raise DisconnectionError() from exc
 
 
+class Reader(ABC):
+    """Read-only access to a plugin's database for one block, cheaper than a session.
+
+    ``async with plugin.reader() as db`` (or ``ctx.reader()`` in a resolver), then
+    ``await db.execute(statement, params)`` / ``await db.scalar(...)``. For resolvers that only
+    read, on the hot path of a page: a session is an ORM unit of work (identity map, transaction
+    bookkeeping, events) run through SQLAlchemy's greenlet bridge, about 0.2 ms of overhead per
+    use; a reader is a Core connection. On SQLite with the inline driver it is a plain ``sqlite3``
+    connection used on the event loop's thread (a statement that meets a lock runs again on a
+    worker thread that may wait, as :mod:`byway.sqlite_inline` does); elsewhere an
+    ``AsyncConnection``.
+
+    A reader never writes and never commits; it sees what is committed (not a session's pending
+    writes). Read each result inside the block. Store functions that serve both take
+    :data:`Readable` (a session or a reader).
+    """
+
+    @abstractmethod
+    async def execute(self, statement: Executable, params: dict[str, Any] | None = None) -> Result[Any]:
+        """Run a statement; its result."""
+
+    async def scalar(self, statement: Executable, params: dict[str, Any] | None = None) -> Any:
+        """Run a statement; the first column of its first row (None without rows)."""
+        return (await self.execute(statement, params)).scalar()
+
+    @abstractmethod
+    def get_bind(self) -> Connection:
+        """The connection (``.dialect.name`` tells SQLite from PostgreSQL), as a session's ``get_bind()``."""
+
+
+#: What store functions that only read accept: a session or a :class:`Reader`.
+Readable = AsyncSession | Reader
+
+
+class _ConnectionReader(Reader):
+    """A reader on an ``AsyncConnection`` (PostgreSQL, aiosqlite)."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def execute(self, statement: Executable, params: dict[str, Any] | None = None) -> Result[Any]:
+        return await self._connection.execute(statement, params)
+
+    def get_bind(self) -> Connection:
+        return self._connection.sync_connection  # type: ignore[return-value]
+
+
+class _InlineReader(Reader):
+    """A reader on a synchronous SQLite connection, used on the event loop's thread.
+
+    The connection's busy timeout is 0: a statement that would wait for a lock fails at once
+    (WAL readers rarely meet one: a checkpoint, a recovery) and is run again on a worker thread
+    with the full busy timeout, so the loop never waits.
+    """
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    async def execute(self, statement: Executable, params: dict[str, Any] | None = None) -> Result[Any]:
+        try:
+            return self._connection.execute(statement, params)
+        except OperationalError as exc:
+            if not (isinstance(exc.orig, sqlite3.OperationalError) and _sqlite_busy(exc.orig)):
+                raise
+        return await asyncio.to_thread(self._waiting, statement, params)
+
+    def get_bind(self) -> Connection:
+        return self._connection
+
+    def _waiting(self, statement: Executable, params: dict[str, Any] | None) -> Result[Any]:
+        raw = self._connection.connection.dbapi_connection
+        assert raw is not None
+        raw.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT * 1000}")
+        try:
+            return self._connection.execute(statement, params)
+        finally:
+            raw.execute("PRAGMA busy_timeout = 0")
+
+
+class _ReaderBlock:
+    """``async with database.reader() as db``: a plain class, the hot path of every page."""
+
+    __slots__ = ("_around", "_async_connection", "_connection", "_database")
+
+    def __init__(self, database: PluginDatabase, around: AbstractContextManager[Any] | None) -> None:
+        self._database = database
+        self._around = around
+        self._connection: Connection | None = None
+        self._async_connection: AsyncConnection | None = None
+
+    async def __aenter__(self) -> Reader:
+        if self._around is not None:
+            self._around.__enter__()
+        try:
+            read_engine = self._database._read_engine
+            if read_engine is not None:
+                try:
+                    self._connection = read_engine.connect()
+                except OperationalError as exc:  # a new connection's pragmas met a lock
+                    if not (isinstance(exc.orig, sqlite3.OperationalError) and _sqlite_busy(exc.orig)):
+                        raise
+                    self._connection = await asyncio.to_thread(_connect_waiting, read_engine)
+                return _InlineReader(self._connection)
+            self._async_connection = await self._database.engine.connect()
+            return _ConnectionReader(self._async_connection)
+        except BaseException:
+            if self._around is not None:
+                self._around.__exit__(*sys.exc_info())
+            raise
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            if self._connection is not None:
+                connection, self._connection = self._connection, None
+                connection.close()
+            elif self._async_connection is not None:
+                async_connection, self._async_connection = self._async_connection, None
+                await async_connection.close()
+        finally:
+            if self._around is not None:
+                self._around.__exit__(kind, exc, tb)
+
+
+_connecting = threading.local()
+
+
+def _connect_waiting(engine: Engine) -> Connection:
+    """``engine.connect()`` on a worker thread, a new connection's pragmas waiting for locks."""
+    _connecting.wait = True
+    try:
+        return engine.connect()
+    finally:
+        _connecting.wait = False
+
+
+def _sqlite_busy(exc: sqlite3.OperationalError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return (code & 0xFF) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return "locked" in str(exc).lower()
+
+
 class PluginDatabase:
     """A plugin's database: its URL, engine and session factory."""
 
@@ -220,6 +476,8 @@ class PluginDatabase:
         self.ping_after_idle = ping_after_idle
         self._engine: AsyncEngine | None = None
         self._sessions: async_sessionmaker[AsyncSession] | None = None
+        #: The synchronous engine of readers (inline SQLite only; readers use ``engine`` otherwise).
+        self._read_engine: Engine | None = None
         #: ``(device, inode)`` of the SQLite file when it was opened: readiness checks it is still that file.
         self.file_identity: tuple[int, int] | None = None
 
@@ -250,6 +508,21 @@ class PluginDatabase:
             raise RuntimeError(f"database of plugin {self.plugin!r} is not open")
         return self._sessions
 
+    @property
+    def sync_engines(self) -> list[Engine]:
+        """Every SQLAlchemy engine of this database (the async engine's ``sync_engine`` and, on
+        inline SQLite, the readers' engine): attach engine events to all of them (statement
+        counters, pool metrics)."""
+        engines = [self.engine.sync_engine]
+        if self._read_engine is not None:
+            engines.append(self._read_engine)
+        return engines
+
+    def reader(self, around: AbstractContextManager[Any] | None = None) -> AbstractAsyncContextManager[Reader]:
+        """A :class:`Reader` for one block (its connection goes back to the pool at the end),
+        inside ``around`` (e.g. a tracing span) when given."""
+        return _ReaderBlock(self, around)
+
     async def open(self, *, create_database: bool = False) -> None:
         """Create the engine; with ``create_database``, create a missing SQLite directory or Postgres database."""
         if self._engine is not None:
@@ -276,6 +549,8 @@ class PluginDatabase:
             # Owner-only: the file holds password hashes and personal data.
             self.file_identity = secure_file(self.sqlite_path, make_dirs=create_database)
         engine = create_async_engine(self.url, **kwargs)
+        if inline:
+            self._read_engine = _inline_read_engine(self.url, self.echo)
         if self.is_sqlite:
             event.listen(engine.sync_engine, "connect", _inline_pragmas if inline else _sqlite_pragmas)
         else:
@@ -288,8 +563,11 @@ class PluginDatabase:
         """Dispose the engine and its pool."""
         if self._engine is not None:
             await self._engine.dispose()
+        if self._read_engine is not None:
+            self._read_engine.dispose()
         self._engine = None
         self._sessions = None
+        self._read_engine = None
 
     async def _create_database(self) -> None:
         if self.is_sqlite:

@@ -10,6 +10,13 @@ to coerce, goes through graphql-core's own path, so results and errors are uncha
 
 :func:`is_awaitable` answers for the plain values resolvers return (str, int, dict, list, ...)
 without graphql-core's general checks.
+
+Variables take a short path too: when every variable is given a value that graphql-core's
+coercion would return unchanged (a ``str`` for ``ID`` or ``String``, an ``int`` in range for
+``Int``, a ``bool`` for ``Boolean``, lists of those, nulls where allowed), :meth:`LeanExecutor.build`
+uses it as is, with the operation and fragments of the document found once per document. Any
+other value, a missing one, a default, an input object or a custom scalar takes graphql-core's
+``build``, so coerced values and errors are unchanged (``tests/test_fast_execution.py``).
 """
 
 from __future__ import annotations
@@ -18,15 +25,31 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeGuard, TypeVar
 
 from graphql import (
+    DocumentNode,
+    FragmentDefinitionNode,
+    GraphQLBoolean,
+    GraphQLError,
+    GraphQLID,
+    GraphQLInt,
+    GraphQLList,
+    GraphQLNonNull,
     GraphQLObjectType,
     GraphQLSchema,
+    GraphQLString,
+    OperationDefinitionNode,
     Undefined,
+    assert_valid_schema,
     default_field_resolver,
+    default_type_resolver,
     is_leaf_type,
     is_non_null_type,
     is_object_type,
 )
+from graphql.execution.collect_fields import FragmentDetails
+from graphql.execution.executor import Executor
 from graphql.execution.executor_throwing_on_incremental import ExecutorThrowingOnIncremental
+from graphql.execution.get_variable_signature import GraphQLVariableSignature, get_variable_signature
+from graphql.execution.values import VariableValues, VariableValueSource
 from graphql.pyutils import is_awaitable as graphql_is_awaitable
 
 _NEVER_AWAITABLE: frozenset[type] = frozenset({str, int, float, bool, type(None), dict, list, tuple})
@@ -34,9 +57,10 @@ _NEVER_AWAITABLE: frozenset[type] = frozenset({str, int, float, bool, type(None)
 #: The attribute :func:`resolved_from` sets on a resolver.
 SOURCE_KEY_ATTRIBUTE = "byway_source_key"
 
-#: ``(schema id, type name, field name)`` -> ``(source key, the leaf type's coerce_output_value)``,
-#: or None when the field needs graphql-core's general path.
-_Plan = tuple[str, Callable[[Any], Any]] | None
+#: ``(schema id, type name, field name)`` -> ``(source key, the leaf type's coerce_output_value,
+#: the Python type it returns unchanged or None)``, or None when the field needs graphql-core's
+#: general path.
+_Plan = tuple[str, Callable[[Any], Any], type | None] | None
 _plans: dict[tuple[int, str, str], _Plan] = {}
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -77,15 +101,33 @@ def _plan(schema: GraphQLSchema, parent_type: GraphQLObjectType, field_name: str
         source_key = field_name if field.resolve is None else getattr(field.resolve, SOURCE_KEY_ATTRIBUTE, None)
         leaf = field.type.of_type if is_non_null_type(field.type) else field.type
         if source_key is not None and is_leaf_type(leaf):
-            plan = (source_key, leaf.coerce_output_value)
+            plan = (source_key, leaf.coerce_output_value, _unchanged_output_type(leaf))
     if len(_plans) < 65536:
         _plans[key] = plan
     return plan
 
 
-def _coerced(source: dict[str, Any], key: str, coerce: Callable[[Any], Any]) -> Any:
+#: Built-in scalars whose output coercion returns a value of this exact type unchanged (Int is
+#: not among them: it also checks the range).
+_SAME_OUTPUT_SCALARS: dict[int, tuple[type, Callable[[Any], Any]]] = {
+    id(scalar): (kind, scalar.coerce_output_value)
+    for scalar, kind in ((GraphQLID, str), (GraphQLString, str), (GraphQLBoolean, bool))
+}
+
+
+def _unchanged_output_type(leaf: Any) -> type | None:
+    """The Python type whose values ``leaf``'s output coercion returns unchanged, if any."""
+    known = _SAME_OUTPUT_SCALARS.get(id(leaf))
+    if known is None or leaf.coerce_output_value is not known[1]:
+        return None
+    return known[0]
+
+
+def _coerced(source: dict[str, Any], key: str, coerce: Callable[[Any], Any], exact: type | None = None) -> Any:
     """The coerced value of ``source[key]``, or Undefined when the general path must decide."""
     value = source.get(key)
+    if exact is not None and type(value) is exact:
+        return value
     if value is None or callable(value):
         return Undefined
     try:
@@ -102,13 +144,147 @@ def _complete_items(items: list[Any], plan: list[Any]) -> list[dict[str, Any]] |
         if type(item) is not dict:
             return None
         obj: dict[str, Any] = {}
-        for response_name, key, coerce in plan:
-            value = _coerced(item, key, coerce)
-            if value is Undefined:
-                return None
+        for response_name, key, coerce, exact in plan:
+            value = item.get(key)
+            if exact is None or type(value) is not exact:
+                value = _coerced(item, key, coerce)
+                if value is Undefined:
+                    return None
             obj[response_name] = value
         completed.append(obj)
     return completed
+
+
+#: Built-in scalars whose coercion returns a value of this exact type unchanged.
+_SAME_VALUE_SCALARS: dict[int, tuple[type, Callable[[Any], Any]]] = {
+    id(scalar): (kind, scalar.coerce_input_value)
+    for scalar, kind in ((GraphQLID, str), (GraphQLString, str), (GraphQLBoolean, bool), (GraphQLInt, int))
+}
+_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
+
+
+_Check = Callable[[Any], bool]
+
+
+def _unchanged_check(type_: Any) -> _Check | None:
+    """A test telling whether graphql-core would coerce a value for ``type_`` to that value itself
+    (a list to an equal list); None when the type is never checked here (enums, input objects,
+    custom scalars, Float): then graphql-core's coercion decides."""
+    if isinstance(type_, GraphQLNonNull):
+        inner = _unchanged_check(type_.of_type)
+        if inner is None:
+            return None
+        return lambda value: value is not None and inner(value)
+    if isinstance(type_, GraphQLList):
+        item_type = type_.of_type
+        item_kind = _same_value_kind(item_type.of_type if isinstance(item_type, GraphQLNonNull) else item_type)
+        if item_kind is str or item_kind is bool:  # the common [ID!]: one pass over the items
+            nullable_items = not isinstance(item_type, GraphQLNonNull)
+            return lambda value: value is None or (
+                type(value) is list  # a single value as a list of one, a tuple...: the general path
+                and all(type(item) is item_kind or (nullable_items and item is None) for item in value)
+            )
+        item_check = _unchanged_check(item_type)
+        if item_check is None:
+            return None
+        return lambda value: value is None or (type(value) is list and all(item_check(item) for item in value))
+    kind = _same_value_kind(type_)
+    if kind is int:
+        return lambda value: value is None or (type(value) is int and _INT_MIN <= value <= _INT_MAX)
+    if kind is not None:
+        return lambda value: value is None or type(value) is kind
+    return None
+
+
+def _same_value_kind(type_: Any) -> type | None:
+    """The Python type of the built-in scalar ``type_`` whose values coercion keeps, if it is one."""
+    scalar = _SAME_VALUE_SCALARS.get(id(type_))
+    if scalar is None or type_.coerce_input_value is not scalar[1]:
+        return None
+    return scalar[0]
+
+
+def _copied(value: Any) -> Any:
+    """``value`` with its lists copied, as coercion would give them: a resolver never holds the
+    caller's own list (an in-process caller's variables stay its own)."""
+    if type(value) is not list:
+        return value
+    copied = list(value)
+    for index, item in enumerate(copied):
+        if type(item) is list:
+            copied[index] = _copied(item)
+    return copied
+
+
+class _OperationPlan:
+    """What ``Executor.build`` finds in a document for one operation name, found once."""
+
+    __slots__ = ("document", "fragment_definitions", "fragments", "operation", "signatures")
+
+    def __init__(
+        self,
+        document: DocumentNode,
+        operation: OperationDefinitionNode,
+        fragment_definitions: dict[str, FragmentDefinitionNode],
+        signatures: list[tuple[GraphQLVariableSignature, bool, _Check | None]],
+    ) -> None:
+        self.document = document  # kept so that its id is not reused while the plan is cached
+        self.operation = operation
+        self.fragment_definitions = fragment_definitions
+        self.fragments = {name: FragmentDetails(node, None) for name, node in fragment_definitions.items()}
+        self.signatures = signatures
+
+    def variables(self, raw: dict[str, Any]) -> VariableValues | None:
+        """The coerced variables when every value is used unchanged, else None."""
+        sources: dict[str, VariableValueSource] = {}
+        coerced: dict[str, Any] = {}
+        for signature, has_default, check in self.signatures:
+            value = raw.get(signature.name, Undefined)
+            if value is Undefined:
+                if has_default or isinstance(signature.type, GraphQLNonNull):
+                    return None
+                sources[signature.name] = VariableValueSource(signature)
+                continue
+            if check is None or not check(value):
+                return None
+            sources[signature.name] = VariableValueSource(signature, value)
+            coerced[signature.name] = _copied(value)
+        return VariableValues(sources, coerced)
+
+
+_operation_plans: dict[tuple[int, int, str | None], _OperationPlan | None] = {}
+
+
+def _operation_plan(schema: GraphQLSchema, document: DocumentNode, operation_name: str | None) -> _OperationPlan | None:
+    """The document's plan for ``operation_name``; None when ``build`` must see it (no single
+    matching operation, fragment variables, a variable type that is not an input type)."""
+    key = (id(schema), id(document), operation_name)
+    if key in _operation_plans:
+        cached = _operation_plans[key]
+        if cached is None or cached.document is document:
+            return cached
+    assert_valid_schema(schema)
+    plan: _OperationPlan | None = None
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    if operation_name is None:
+        chosen = operations if len(operations) == 1 else []
+    else:
+        chosen = [d for d in operations if d.name is not None and d.name.value == operation_name][-1:]
+    if chosen and not any(f.variable_definitions for f in fragments.values()):
+        signatures: list[tuple[GraphQLVariableSignature, bool, _Check | None]] = []
+        for node in chosen[0].variable_definitions or ():
+            signature = get_variable_signature(schema, node)
+            if isinstance(signature, GraphQLError):
+                signatures = []
+                break
+            signatures.append((signature, node.default_value is not None, _unchanged_check(signature.type)))
+        else:
+            plan = _OperationPlan(document, chosen[0], fragments, signatures)
+    if len(_operation_plans) >= 4096:
+        _operation_plans.clear()
+    _operation_plans[key] = plan
+    return plan
 
 
 class LeanExecutor(ExecutorThrowingOnIncremental):
@@ -119,6 +295,75 @@ class LeanExecutor(ExecutorThrowingOnIncremental):
     (all dicts) in one loop, without the per-item completion (and its error paths, which only a
     bad item needs: then the whole list takes graphql-core's path).
     """
+
+    @classmethod
+    def build(
+        cls,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        root_value: Any = None,
+        context_value: Any = None,
+        raw_variable_values: dict[str, Any] | None = None,
+        operation_name: str | None = None,
+        field_resolver: Any = None,
+        type_resolver: Any = None,
+        subscribe_field_resolver: Any = None,
+        max_coercion_errors: int = 50,
+        enable_early_execution: bool = False,
+        middleware: Any = None,
+        is_awaitable: Any = None,
+        is_async_iterable: Any = None,
+        hide_suggestions: bool = False,
+        abort_signal: Any = None,
+        hooks: Any = None,
+        **custom_args: Any,
+    ) -> list[GraphQLError] | Executor[Any]:
+        """graphql-core's ``build``, skipping the search of the document and the coercion of
+        variables when the values are used unchanged (see the module docstring)."""
+        if middleware is None:
+            plan = _operation_plan(schema, document, operation_name)
+            variables = plan.variables(raw_variable_values or {}) if plan is not None else None
+            if plan is not None and variables is not None:
+                return cls(
+                    schema,
+                    plan.fragment_definitions,
+                    plan.fragments,
+                    root_value,
+                    context_value,
+                    plan.operation,
+                    variables,
+                    field_resolver or default_field_resolver,
+                    type_resolver or default_type_resolver,
+                    subscribe_field_resolver or default_field_resolver,
+                    enable_early_execution,
+                    None,
+                    is_awaitable,
+                    is_async_iterable,
+                    hide_suggestions=hide_suggestions,
+                    abort_signal=abort_signal,
+                    hooks=hooks,
+                    **custom_args,
+                )
+        return super().build(
+            schema,
+            document,
+            root_value,
+            context_value,
+            raw_variable_values,
+            operation_name,
+            field_resolver,
+            type_resolver,
+            subscribe_field_resolver,
+            max_coercion_errors,
+            enable_early_execution,
+            middleware,
+            is_awaitable,
+            is_async_iterable,
+            hide_suggestions,
+            abort_signal,
+            hooks,
+            **custom_args,
+        )
 
     def _plain(self) -> bool:
         return self.field_resolver is default_field_resolver and not self.middleware_manager
@@ -160,8 +405,8 @@ class LeanExecutor(ExecutorThrowingOnIncremental):
             plan = self._object_plan(return_type, field_details_list)
             if plan:
                 completed: dict[str, Any] = {}
-                for response_name, key, coerce in plan:
-                    value = _coerced(result, key, coerce)
+                for response_name, key, coerce, exact in plan:
+                    value = _coerced(result, key, coerce, exact)
                     if value is Undefined:
                         break
                     completed[response_name] = value

@@ -197,7 +197,7 @@ class Host:
                     await runtime.database.open(create_database=create)
                 except Exception as exc:
                     raise PluginError(f"plugin {runtime.name!r}: cannot open its database: {exc}") from exc
-                self.metrics.watch_pool(runtime.name, runtime.database.engine)
+                self.metrics.watch_pool(runtime.name, runtime.database.engine, *runtime.database.sync_engines[1:])
                 self.tracing.trace_sessions(runtime.name, runtime.database.sessions)
                 # A session of plugin.sessions() knows its plugin (byway.metrics.plugin_of).
                 runtime.database.sessions.kw.setdefault("info", {})[PLUGIN_INFO_KEY] = runtime

@@ -48,6 +48,7 @@ from starlette.responses import PlainTextResponse, Response
 from byway import __version__
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
     from byway.runtime import PluginRuntime
@@ -199,8 +200,9 @@ class Metrics:
 
     # --- host instrumentation ---------------------------------------------------------------------
 
-    def watch_pool(self, plugin: str, engine: AsyncEngine) -> None:
-        """Count the connections ``plugin`` has checked out of its pool (SQLAlchemy pool events)."""
+    def watch_pool(self, plugin: str, engine: AsyncEngine, *more: Engine) -> None:
+        """Count the connections ``plugin`` has checked out of its pools (SQLAlchemy pool events):
+        ``engine``'s and those of ``more`` engines of the same database (its readers')."""
         if engine in self._watched:
             return
         self._watched.add(engine)
@@ -215,8 +217,9 @@ class Metrics:
         def checkin(*_: Any) -> None:
             in_use.dec()
 
-        event.listen(engine.sync_engine, "checkout", checkout)
-        event.listen(engine.sync_engine, "checkin", checkin)
+        for sync_engine in (engine.sync_engine, *more):
+            event.listen(sync_engine, "checkout", checkout)
+            event.listen(sync_engine, "checkin", checkin)
 
     def observe_request(self, plugin: str, operation: str, status: int, outcome: str, seconds: float) -> None:
         """Count one HTTP request and its latency."""

@@ -6,6 +6,7 @@ import inspect
 import ipaddress
 import logging
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -16,7 +17,7 @@ from starlette.requests import Request
 from byway.auth import ANONYMOUS_PRINCIPAL, Principal, TokenService, bearer_token
 from byway.client import CrossPluginClient
 from byway.context import RequestContext
-from byway.db import PluginDatabase
+from byway.db import PluginDatabase, Reader
 from byway.errors import UNAUTHENTICATED, Unauthenticated
 from byway.execution import GraphQLExecutor
 from byway.metrics import PluginMetrics
@@ -66,6 +67,7 @@ class PluginRuntime:
         self.host = host
         self.loaded = loaded
         self.name = loaded.name
+        self._db_span_name = f"db {self.name}"
         self.log = logging.getLogger(f"byway.plugins.{self.name}")
         self.client = CrossPluginClient(host, self.name)
         self.metadata: MetaData | None = None
@@ -135,6 +137,11 @@ class PluginRuntime:
     def sessions(self) -> AsyncSession:
         """A new session on the plugin's database (``async with plugin.sessions() as s``)."""
         return self.db.sessions()
+
+    def reader(self) -> AbstractAsyncContextManager[Reader]:
+        """Read-only access to the plugin's database for one block, cheaper than a session
+        (``async with plugin.reader() as db``; see :class:`byway.db.Reader`). A ``db <plugin>`` span."""
+        return self.db.reader(around=self.host.tracing.span(self._db_span_name, self.name))
 
     def authenticate(self, token: str | None) -> Principal:
         """The principal of a bearer token (anonymous for None); :class:`Unauthenticated` if bad."""

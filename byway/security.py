@@ -32,8 +32,12 @@ def unsafe_text(value: str) -> bool:
 def unsafe_text_path(value: Any, root: str = "") -> str | None:
     """The path (``variables.items[0].title``) of the first unsafe string in decoded JSON, else None.
 
-    Keys are checked as well as values. Iterative, so the nesting depth costs no recursion.
+    Keys are checked as well as values. Iterative, so the nesting depth costs no recursion. The
+    usual answer (nothing unsafe) costs one search over all the strings at once; paths are built
+    only to name a string that was found.
     """
+    if not _holds_unsafe_text(value):
+        return None
     stack: list[tuple[str, Any]] = [(root, value)]
     while stack:
         path, item = stack.pop()
@@ -48,6 +52,27 @@ def unsafe_text_path(value: Any, root: str = "") -> str | None:
         elif isinstance(item, list):
             stack.extend((f"{path}[{i}]", sub) for i, sub in enumerate(item))
     return None
+
+
+def _holds_unsafe_text(value: Any) -> bool:
+    """Whether any string (key or value) of decoded JSON is unsafe: one search over all of them."""
+    texts: list[str] = []
+    stack: list[Any] = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            texts.append(item)
+        elif isinstance(item, dict):
+            texts.extend(key for key in item if isinstance(key, str))
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            for sub in item:  # a list of ids or names, the usual case, in one pass
+                if type(sub) is str:
+                    texts.append(sub)
+                else:
+                    stack.append(sub)
+    # Joined by a character that is neither NUL nor a surrogate, so no match spans two strings.
+    return _UNSAFE.search("\x01".join(texts)) is not None
 
 
 #: Content-Security-Policy of every response. The playground (GraphiQL, vendored under

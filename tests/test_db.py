@@ -165,3 +165,33 @@ def test_insert_for_refuses_other_dialects() -> None:
     mysql = cast(Connection, create_mock_engine("mysql://", lambda *args, **kwargs: None))
     with pytest.raises(ValueError, match="not 'mysql'"):
         insert_for(mysql)
+
+
+async def test_one_of_matches_a_list_bound_as_one_parameter(db: PluginDatabase) -> None:
+    from byway.db import one_of
+
+    named = select(events.c.name).where(one_of(events.c.name, "names")).order_by(events.c.name)
+    async with db.sessions() as session:
+        await session.execute(events.insert(), [{"name": n} for n in ("a", "b", "c", "d")])
+        await session.commit()
+        for names, expected in (
+            (["b", "d", "zz"], ["b", "d"]),
+            (["a", "a", "a"], ["a"]),
+            ([], []),
+            ((n for n in ()), None),  # a generator is refused, not silently empty
+            ("abc", None),  # a lone string is not a list of names
+            ([f"n{i}" for i in range(500)] + ["c"], ["c"]),
+            (["x'); DROP TABLE events; --"], []),
+        ):
+            if expected is None:
+                with pytest.raises(StatementError) as refused:
+                    await session.execute(named, {"names": names})
+                assert isinstance(refused.value.orig, TypeError)
+                await session.rollback()
+                continue
+            assert (await session.execute(named, {"names": names})).scalars().all() == expected
+    # One parameter whatever the number of values: the compiled statement is the same.
+    dialect = db.engine.dialect
+    assert len(named.compile(dialect=dialect).params) == 1
+    sql = str(named.compile(dialect=dialect))
+    assert ("json_each" in sql) if db.is_sqlite else ("= ANY" in sql)

@@ -12,7 +12,13 @@ from graphql.execution.executor_throwing_on_incremental import ExecutorThrowingO
 from byway.fast_execution import LeanExecutor, is_awaitable, resolved_from
 
 SDL = """
-type Query { items: [Item!]! maybe: [Item]! one: Item }
+type Query {
+  items: [Item!]!
+  maybe: [Item]!
+  one: Item
+  echo(id: ID, ids: [ID!], s: String, i: Int, b: Boolean, k: Kind, f: Float, in: Filter): String
+}
+input Filter { word: String! limit: Int = 3 }
 type Item {
   id: ID!
   n: Int!
@@ -45,6 +51,11 @@ def resolve_maybe(*_: Any) -> Any:
 @query.field("one")
 async def resolve_one(*_: Any) -> Any:
     return SOURCES["items"][0]
+
+
+@query.field("echo")
+def resolve_echo(*_: Any, **args: Any) -> str:
+    return repr(sorted(args.items()))
 
 
 @item.field("shout")
@@ -169,3 +180,90 @@ def test_is_awaitable() -> None:
     assert is_awaitable(pending)
     pending.close()
     assert not any(is_awaitable(v) for v in ("s", 1, 1.5, True, None, {}, [], ()))
+
+
+ECHO = """
+query Echo($id: ID, $ids: [ID!], $s: String, $i: Int, $b: Boolean, $k: Kind, $f: Float, $in: Filter) {
+  echo(id: $id, ids: $ids, s: $s, i: $i, b: $b, k: $k, f: $f, in: $in)
+}
+"""
+ECHO_REQUIRED = "query Req($ids: [ID!]!, $n: Int! = 4) { echo(ids: $ids, i: $n) }"
+
+
+def run_both(document: str, variables: dict[str, Any], operation_name: str | None = None) -> list[dict[str, Any]]:
+    parsed = parse(document)
+    results = []
+    for executor in (LeanExecutor, ExecutorThrowingOnIncremental):
+        result = execute(
+            schema,
+            parsed,
+            variable_values=variables,
+            operation_name=operation_name,
+            executor_class=executor,
+            is_awaitable=is_awaitable,
+        )
+        assert isinstance(result, ExecutionResult)
+        results.append(result.formatted)
+    return results
+
+
+@pytest.mark.parametrize(
+    "variables",
+    [
+        {},
+        {"id": "c1", "ids": ["a", "b"], "s": "text", "i": 7, "b": False},
+        {"id": None, "ids": None, "s": None, "i": None, "b": None},
+        {"ids": []},
+        {"i": 2**31 - 1},
+        # values graphql-core converts or refuses: the general path decides, with its errors
+        {"id": 12},
+        {"ids": "single"},
+        {"ids": ["a", None]},
+        {"ids": ("a", "b")},
+        {"i": 2**31},
+        {"i": True},
+        {"i": 1.0},
+        {"b": 1},
+        {"s": 5},
+        {"k": "A"},
+        {"k": "C"},
+        {"f": 1},
+        {"in": {"word": "w"}},
+        {"in": {"limit": 1}},
+        {"unknown": 1},
+    ],
+)
+def test_variables_give_graphql_cores_values_and_errors(variables: dict[str, Any]) -> None:
+    lean, stock = run_both(ECHO, variables)
+    assert lean == stock
+
+
+@pytest.mark.parametrize("variables", [{"ids": ["x"]}, {"ids": ["x"], "n": 9}, {}, {"ids": None}, {"n": 1}])
+def test_required_variables_and_defaults(variables: dict[str, Any]) -> None:
+    lean, stock = run_both(ECHO_REQUIRED, variables)
+    assert lean == stock
+
+
+def test_operation_names_choose_as_graphql_core_does() -> None:
+    two = ECHO_REQUIRED + ' query Other { echo(s: "other") }'
+    for name in (None, "Req", "Other", "Missing"):
+        lean, stock = run_both(two, {"ids": ["a"]}, name)
+        assert lean == stock
+    assert run_both(two, {"ids": ["a"]}, "Other")[0] == {"data": {"echo": "[('s', 'other')]"}}
+
+
+def test_values_used_unchanged_skip_coercion_and_others_do_not() -> None:
+    from byway.fast_execution import _operation_plan
+
+    parsed = parse(ECHO)
+    plan = _operation_plan(schema, parsed, None)
+    assert plan is not None and _operation_plan(schema, parsed, None) is plan  # found once
+    given = {"ids": ["a", "b"], "i": 3}
+    values = plan.variables(given)
+    assert values is not None and values.coerced == given and values.coerced["ids"] is not given["ids"]
+    assert "s" in values.sources and "s" not in values.coerced  # omitted nullable: no value
+    for refused in ({"id": 12}, {"ids": ("a",)}, {"k": "A"}, {"in": {"word": "w"}}, {"f": 1.5}):
+        assert plan.variables(refused) is None
+    required = _operation_plan(schema, parse(ECHO_REQUIRED), None)
+    assert required is not None
+    assert required.variables({"ids": ["a"]}) is None  # $n has a default: graphql-core applies it

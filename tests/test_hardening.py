@@ -325,3 +325,27 @@ def test_settings_from_the_environment() -> None:
     settings = load_settings({"BYWAY_CORS_ORIGINS": "https://a.example, https://b.example", "BYWAY_PLAYGROUND": "0"})
     assert settings.cors_origins == ("https://a.example", "https://b.example")
     assert settings.playground_enabled is False
+
+
+@pytest.mark.parametrize(
+    ("value", "path"),
+    [
+        ({"ids": ["a", "b", "c\x00"]}, "variables.ids[2]"),
+        ({"deep": [{"x": ["ok", {"y": "\ud800"}]}]}, "variables.deep[0].x[1].y"),
+        ({"bad\x00key": 1}, "variables.<key>"),
+        ({"ids": ["a\ud83d", "\ude00b"]}, "variables.ids[1]"),  # two lone halves in two strings
+        ({"ids": ["a", "b"], "n": 1, "none": None, "emoji": "\U0001f600"}, None),
+        ([], None),
+        ("\x00", "variables"),
+    ],
+)
+def test_unsafe_text_path_names_the_first_unsafe_string(value: Any, path: str | None) -> None:
+    from byway.security import unsafe_text_path
+
+    found = unsafe_text_path(value, "variables")
+    if path is None:
+        assert found is None
+    elif path == "variables.ids[1]":  # either half is a lone surrogate; the search is depth-first
+        assert found in ("variables.ids[0]", "variables.ids[1]")
+    else:
+        assert found == path

@@ -17,7 +17,7 @@ EXPECTED = {
     "require_authenticated",
     "ByWayError", "Unauthenticated", "Forbidden", "NotFound", "BadUserInput", "AlreadyEnrolled", "Conflict",
     "UpstreamUnavailable", "CrossPluginError", "CallAs",
-    "new_id", "utcnow", "UTCDateTime", "iso_utc", "insert_for", "held_ids",
+    "new_id", "utcnow", "UTCDateTime", "iso_utc", "insert_for", "held_ids", "one_of", "Reader", "Readable",
     "read_json", "read_body", "load_plugin_config",
 }  # fmt: skip
 

@@ -148,3 +148,34 @@ async def test_a_plugins_own_session_blocks_are_spans_too(byway_settings: Settin
     (db,) = [s for s in spans if s.name == "db notes"]
     assert db.parent.span_id == job.context.span_id
     assert samples.value("byway_db_pool_connections_in_use", plugin="notes") == 0
+
+
+def test_without_an_exporter_spans_record_nothing_but_keep_real_ids(byway_settings: Settings) -> None:
+    """No exporter: spans are non-recording (cheap) yet continue the trace, so logs and
+    ``traceparent`` carry the same ids as when exporting."""
+    from byway import tracing
+
+    host = Host(byway_settings, [])
+    assert not host.tracing.exporting
+    with host.tracing.span("outer", "p") as outer:
+        outer_ids = tracing.current_ids()
+        with host.tracing.span("inner", "p") as inner:
+            inner_ids = tracing.current_ids()
+            headers: dict[str, str] = {}
+            tracing.inject(headers)
+    assert not outer.is_recording() and not inner.is_recording()
+    assert outer_ids[0] is not None and inner_ids[0] == outer_ids[0] and inner_ids[1] != outer_ids[1]
+    assert headers["traceparent"] == f"00-{inner_ids[0]}-{inner_ids[1]}-01"
+    assert tracing.current_ids() == (None, None)  # the context is restored on exit
+    # An incoming traceparent (not sampled upstream) is continued with its flags.
+    parent = tracing.extract({"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00"})
+    with host.tracing.span("served", "p", parent=parent) as served:
+        served_ids = tracing.current_ids()
+        headers = {}
+        tracing.inject(headers)
+    assert served_ids[0] == "0af7651916cd43dd8448eb211c80319c" and served_ids[1] != "b7ad6b7169203331"
+    assert headers["traceparent"].endswith("-00") and not served.is_recording()
+    # With an exporter the same calls record SDK spans.
+    with captured(host) as exporter, host.tracing.span("recorded", "p") as recorded:
+        assert recorded.is_recording()
+    assert [s.name for s in exporter.get_finished_spans()] == ["recorded"]

@@ -44,9 +44,9 @@ def count_statements(host: Host) -> Iterator[Counter[str]]:
         def listener(*_: Any, name: str = runtime.name) -> None:
             counts[name] += 1
 
-        engine = runtime.db.engine.sync_engine
-        event.listen(engine, "before_cursor_execute", listener)
-        hooked.append((engine, listener))
+        for engine in runtime.db.sync_engines:  # sessions' and readers'
+            event.listen(engine, "before_cursor_execute", listener)
+            hooked.append((engine, listener))
     try:
         yield counts
     finally:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 import byway
 from byway_students_internal import store
 from byway_students_internal.models import DISPLAY_NAME_MAX, FOREIGN_ID_LENGTH
@@ -13,7 +11,7 @@ from byway_students_internal.operations import COURSE, USER
 
 
 async def student_for(
-    session: AsyncSession, principal: byway.Principal, student_id: str, *, missing_ok: bool = False
+    session: byway.Readable, principal: byway.Principal, student_id: str, *, missing_ok: bool = False
 ) -> dict[str, Any] | None:
     """The student ``student_id`` if the caller may act on it: a service, an admin, or that student.
 

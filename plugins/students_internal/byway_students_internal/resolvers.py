@@ -42,9 +42,9 @@ async def resolve_is_enrolled(
 ) -> bool:
     """Whether the student is enrolled in the course (services, admins, that student)."""
     ctx = info.context
-    async with ctx.session() as session:
-        await student_for(session, ctx.principal, studentId)
-        return bool(await store.enrolled_course_ids(session, studentId, [courseId]))
+    async with ctx.reader() as db:
+        await student_for(db, ctx.principal, studentId)
+        return bool(await store.enrolled_course_ids(db, studentId, [courseId]))
 
 
 @query.field("isEnrolledMe")
@@ -52,28 +52,29 @@ async def resolve_is_enrolled_me(_: Any, info: GraphQLResolveInfo[byway.RequestC
     """Whether the calling user is enrolled in the course."""
     ctx = info.context
     user = byway.require_user(ctx.principal)
-    async with ctx.session() as session:
-        return bool(await store.enrolled_course_ids_of_user(session, str(user.user_id), [courseId]))
+    async with ctx.reader() as db:
+        return bool(await store.enrolled_course_ids_of_user(db, str(user.user_id), [courseId]))
 
 
 @query.field("enrollmentStatus")
 async def resolve_enrollment_status(
     _: Any, info: GraphQLResolveInfo[byway.RequestContext], courseIds: list[str], studentId: str | None = None
 ) -> list[Record]:
-    """``isEnrolled`` for many courses in one query; one entry per id, in order."""
+    """``isEnrolled`` for many courses in one query; one entry per id, in order (read-only: a
+    reader, the hot path of every catalogue page)."""
     ctx = info.context
-    async with ctx.session() as session:
+    async with ctx.reader() as db:
         if studentId is None:
             # The caller's own student: one join (student and enrollments), not two lookups.
             user_id = own_user_id(ctx.principal)
             if len(courseIds) > STATUS_IDS_MAX:
                 raise byway.BadUserInput(f"at most {STATUS_IDS_MAX} course ids at a time", field="courseIds")
-            enrolled = await store.enrolled_course_ids_of_user(session, user_id, courseIds)
+            enrolled = await store.enrolled_course_ids_of_user(db, user_id, courseIds)
         else:
-            student = await student_for(session, ctx.principal, studentId)
+            student = await student_for(db, ctx.principal, studentId)
             if len(courseIds) > STATUS_IDS_MAX:
                 raise byway.BadUserInput(f"at most {STATUS_IDS_MAX} course ids at a time", field="courseIds")
-            enrolled = await store.enrolled_course_ids(session, student["id"], courseIds) if student else set()
+            enrolled = await store.enrolled_course_ids(db, student["id"], courseIds) if student else set()
     return [{"courseId": course_id, "enrolled": course_id in enrolled} for course_id in courseIds]
 
 

@@ -82,8 +82,8 @@ async def resolve_courses(
     first = 20 if first is None else first
     if not 1 <= first <= PAGE_MAX:
         raise byway.BadUserInput(f"first must be between 1 and {PAGE_MAX}", field="first")
-    async with ctx.session() as session:
-        page = await store.catalog_page(session, catalog_query(search, category, difficulty, free), first, after)
+    async with ctx.reader() as db:  # read-only, the hot path of every catalogue page
+        page = await store.catalog_page(db, catalog_query(search, category, difficulty, free), first, after)
     if page is None:
         raise byway.BadUserInput("after must be the id of a course from a previous page of this listing", field="after")
     await prime_enrollments(ctx, info, page)
@@ -100,8 +100,8 @@ async def resolve_course_count(
     free: bool | None = None,
 ) -> int:
     """How many published courses match."""
-    async with info.context.session() as session:
-        return await store.catalog_count(session, catalog_query(search, category, difficulty, free))
+    async with info.context.reader() as db:
+        return await store.catalog_count(db, catalog_query(search, category, difficulty, free))
 
 
 @query.field("categories")

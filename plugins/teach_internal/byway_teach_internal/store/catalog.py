@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, column, func, literal_column, or_, select, table, tuple_
-from sqlalchemy.ext.asyncio import AsyncSession
 
+import byway
 from byway_teach_internal.models import courses
 from byway_teach_internal.store.courses import Record, course_record
 
@@ -63,7 +63,7 @@ class CatalogQuery:
         return found
 
 
-def _ranked(session: AsyncSession, terms: tuple[str, ...]) -> Any:
+def _ranked(session: byway.Readable, terms: tuple[str, ...]) -> Any:
     """A subquery ``(id, rank)`` of the courses matching every term; lower rank is more relevant."""
     if session.get_bind().dialect.name == "postgresql":
         tsquery = func.plainto_tsquery("english", " ".join(terms))
@@ -82,7 +82,7 @@ def _ranked(session: AsyncSession, terms: tuple[str, ...]) -> Any:
 
 
 async def catalog_page(
-    session: AsyncSession, query: CatalogQuery, first: int, after: str | None
+    session: byway.Readable, query: CatalogQuery, first: int, after: str | None
 ) -> list[Record] | None:
     """Up to ``first`` courses after course ``after``; None when ``after`` is not a course of this listing.
 
@@ -113,7 +113,7 @@ async def catalog_page(
     return [course_record(row) for row in (await session.execute(stmt)).all()]
 
 
-async def catalog_count(session: AsyncSession, query: CatalogQuery) -> int:
+async def catalog_count(session: byway.Readable, query: CatalogQuery) -> int:
     """How many published courses match the filters and the search."""
     if query.terms is not None and not query.terms:
         return 0
@@ -124,7 +124,7 @@ async def catalog_count(session: AsyncSession, query: CatalogQuery) -> int:
     return int(await session.scalar(stmt.where(*query.conditions())) or 0)
 
 
-async def category_counts(session: AsyncSession) -> list[Record]:
+async def category_counts(session: byway.Readable) -> list[Record]:
     """Each category of the published courses (case-insensitively one) with its course count, by name."""
     key = func.lower(courses.c.category)
     stmt = (
