@@ -7,6 +7,11 @@ Fixtures: ``byway_settings`` (dev settings with a temporary data directory) and
 Helpers: :func:`serve_app` (lifespan + in-memory httpx client), :func:`live_server` (real uvicorn
 on a free port), :func:`graphql` (POST an operation), :class:`FailingTransport` (fault injection
 with ``host.override_transport``) and :func:`user_token`.
+
+Two ways to test a plugin: beside the real first-party plugins, seeded through their APIs
+(:class:`World`, :func:`open_world`, the ``byway_world`` fixture; see :mod:`byway.testing_world`),
+or on its own with test doubles and callers named by role (:class:`Callers`, :data:`PEOPLE`,
+:data:`WHO`, :class:`FakeTeach`, :class:`FakeAuthentication`; see :mod:`byway.testing_callers`).
 """
 
 from __future__ import annotations
@@ -363,8 +368,18 @@ async def scrape_metrics(client: httpx.AsyncClient, **headers: str) -> MetricSam
     return samples
 
 
-# The first-party world (a seeded teacher, courses and a student) for plugins' tests; imported last
-# because it builds on the helpers above.
+# The first-party world (a seeded teacher, courses and a student) and the callers named by role for
+# plugins' tests; imported last because they build on the helpers above.
+from byway.testing_callers import (  # noqa: E402
+    ANONYMOUS,
+    PEOPLE,
+    SERVICE,
+    WHO,
+    Callers,
+    FakeAuthentication,
+    FakeTeach,
+    Person,
+)
 from byway.testing_world import (  # noqa: E402
     FAST_HASHING,
     Actor,
@@ -377,10 +392,18 @@ from byway.testing_world import (  # noqa: E402
 )
 
 __all__ = [
+    "ANONYMOUS",
     "FAST_HASHING",
+    "PEOPLE",
+    "SERVICE",
+    "WHO",
     "Actor",
+    "Callers",
     "FailingTransport",
+    "FakeAuthentication",
+    "FakeTeach",
     "MetricSamples",
+    "Person",
     "TestApp",
     "World",
     "byway_settings",

@@ -10,7 +10,9 @@ from sqlalchemy import func, select
 from byway.testing import FailingTransport
 
 if TYPE_CHECKING:
-    from conftest import FakeAuthentication, World, WorldFactory
+    from conftest import World, WorldFactory
+
+    from byway.testing import FakeAuthentication
 
 SI = "students-internal"
 TI = "teach-internal"

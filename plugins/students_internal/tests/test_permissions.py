@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from byway.testing import error_codes
+from byway.testing import WHO, error_codes
 
 if TYPE_CHECKING:
     from conftest import World
@@ -22,7 +22,6 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 SI = "students-internal"
-WHO = ["anonymous", "student", "other_student", "unverified_teacher", "teacher", "owner", "admin", "service"]
 UNAUTH, FORBID, NOT_FOUND, BAD = "UNAUTHENTICATED", "FORBIDDEN", "NOT_FOUND", "BAD_USER_INPUT"
 Check = Callable[["World", str], Awaitable[str]]
 

@@ -14,7 +14,9 @@ from byway.db import new_id, utcnow
 from byway.settings import Settings
 
 if TYPE_CHECKING:
-    from conftest import FakeAuthentication, World, WorldFactory
+    from conftest import World, WorldFactory
+
+    from byway.testing import FakeAuthentication
 
 SI = "students-internal"
 TI = "teach-internal"
@@ -144,7 +146,7 @@ async def test_certificates_verify_publicly_as_json_or_html(
     async with open_world(fake_authentication) as world:
         _course, certificate = await completed_course(world)
         # no display name on the student: the name comes from authentication
-        assert certificate["studentName"] == "Fake u-student"
+        assert certificate["studentName"] == "Student Tester"
         client = world.app.client
         path = f"/api/students-internal/certificates/{certificate['code']}"
         response = await client.get(path)
@@ -152,13 +154,13 @@ async def test_certificates_verify_publicly_as_json_or_html(
         assert response.json() == {
             "valid": True,
             "courseTitle": "Drawing <b>&</b> co",
-            "studentName": "Fake u-student",
+            "studentName": "Student Tester",
             "issuedAt": certificate["issuedAt"],
         }
         page = await client.get(path, headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
         assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
         assert "Drawing &lt;b&gt;&amp;&lt;/b&gt; co" in page.text and "<b>" not in page.text
-        assert "Fake u-student" in page.text and "u-student@" not in page.text
+        assert "Student Tester" in page.text and "u-student@" not in page.text
         for unknown in ("x" * 22, "not a code", "%00", "a" * 500):
             response = await client.get(f"/api/students-internal/certificates/{unknown}")
             assert response.status_code == 404 and response.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"

@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from conftest import FakeAuthentication, World, WorldFactory
+    from conftest import World, WorldFactory
+
+    from byway.testing import FakeAuthentication
 
 URL = "/api/students-internal/students"
 

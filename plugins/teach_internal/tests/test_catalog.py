@@ -11,7 +11,9 @@ from hypothesis import strategies as st
 from byway.settings import Settings
 
 if TYPE_CHECKING:
-    from conftest import FakeAuthentication, World, WorldFactory
+    from conftest import World, WorldFactory
+
+    from byway.testing import FakeAuthentication
 
 TI = "teach-internal"
 SEARCH = """

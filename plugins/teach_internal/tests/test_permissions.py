@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from byway.testing import error_codes
+from byway.testing import WHO, error_codes
 
 if TYPE_CHECKING:
     from conftest import World
@@ -20,7 +20,6 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 TI = "teach-internal"
-WHO = ["anonymous", "student", "other_student", "unverified_teacher", "teacher", "owner", "admin", "service"]
 UNAUTH, FORBID = "UNAUTHENTICATED", "FORBIDDEN"
 
 
