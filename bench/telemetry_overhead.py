@@ -5,12 +5,13 @@ to students-internal, database reads in both). One app, one seeded world; the sa
 with three tracers, interleaved round by round so that the machine's noise hits all alike:
 
 * ``noop``      OpenTelemetry's no-op tracer: what the page costs without tracing;
-* ``default``   the SDK tracer with no exporter (spans made, ids in the logs, nothing sent);
+* ``default``   no exporter, as Byway runs by default: non-recording spans with real ids (ids in
+                the logs and in ``traceparent``, nothing recorded or sent);
 * ``exporting`` the SDK tracer with an in-memory exporter (every span processed as it ends).
 
 Metrics and the request middleware are on in every variant (they are not switchable). On a busy
 machine the A/B difference of whole pages drowns in noise, so the same run also times the spans
-themselves (``Tracing.span`` with the default tracer, as many as a page makes, in a tight loop
+themselves (``Tracing.span`` as by default, without an exporter, as many as a page makes, in a tight loop
 between rounds) and states them as a share of the page: ``span_cost_pct_of_page``. Prints a JSON
 report; docs/performance.md states the figures (the budget is < 5 % of a page).
 
@@ -45,9 +46,10 @@ async def main(transport: str, courses: int, rounds: int, requests: int) -> dict
             default_tracer = tracing.tracer
             exporter = InMemorySpanExporter()
             exporting_provider_tracer = _exporting_tracer(exporter)
-            tracers: dict[str, Tracer] = {
+            # None: what Byway runs with no exporter (non-recording spans with real ids).
+            tracers: dict[str, Tracer | None] = {
                 "noop": NoOpTracer(),
-                "default": default_tracer,
+                "default": None,
                 "exporting": exporting_provider_tracer,
             }
             means: dict[str, list[float]] = {name: [] for name in tracers}
@@ -57,7 +59,8 @@ async def main(transport: str, courses: int, rounds: int, requests: int) -> dict
                 await app.gql("teach-internal", LISTING, {"n": courses}, token=student)
             for _ in range(rounds):
                 for name, tracer in tracers.items():
-                    tracing.tracer = tracer
+                    tracing.exporting = tracer is not None
+                    tracing.tracer = tracer or default_tracer
                     exporter.clear()
                     start = time.perf_counter()
                     for _ in range(requests):
@@ -66,9 +69,9 @@ async def main(transport: str, courses: int, rounds: int, requests: int) -> dict
                     assert len(body["data"]["courses"]) == courses
                     if name == "exporting":
                         spans_per_request = len(exporter.get_finished_spans()) / requests
-                tracing.tracer = default_tracer
+                tracing.tracer, tracing.exporting = default_tracer, False
                 span_costs.append(_span_cost(tracing, int(spans_per_request or 7) * requests) / requests)
-            tracing.tracer = default_tracer
+            tracing.tracer, tracing.exporting = default_tracer, False
     per_page = {name: statistics.median(values) * 1e3 for name, values in means.items()}
     best = {name: min(values) * 1e3 for name, values in means.items()}
     spans_ms = statistics.median(span_costs) * 1e3
@@ -90,7 +93,7 @@ async def main(transport: str, courses: int, rounds: int, requests: int) -> dict
 
 
 def _span_cost(tracing: Any, count: int) -> float:
-    """Seconds to open and close ``count`` nested-as-a-page spans with the default tracer."""
+    """Seconds to open and close ``count`` nested-as-a-page spans as by default (no exporter)."""
     start = time.perf_counter()
     for _ in range(count // 7 or 1):
         with tracing.span("POST x op", "x", kind=SpanKind.SERVER, attributes={"byway.request_id": "r"}):
