@@ -274,13 +274,16 @@ class CrossPluginClient:
         transport = self._host.transport_for(plugin)
         record = CallRecord(self.caller, plugin, op, "service" if as_ == "service" else as_.kind, transport.name)
         self._host.notify_call(record)
-        attributes = {"byway.target": plugin, "byway.operation": op, "byway.transport": transport.name}
+        tracing = self._host.tracing
+        attributes = (
+            {"byway.target": plugin, "byway.operation": op, "byway.transport": transport.name}
+            if tracing.exporting
+            else None
+        )
         retries = [0]
         started = time.perf_counter()
         outcome = "INTERNAL"
-        with self._host.tracing.span(
-            f"call {plugin}.{op}", self.caller, kind=SpanKind.CLIENT, attributes=attributes
-        ) as span:
+        with tracing.span(f"call {plugin}.{op}", self.caller, kind=SpanKind.CLIENT, attributes=attributes) as span:
             try:
                 data = await self._call(
                     plugin, document, variables, operation_name, op, transport, token, timeout, retries

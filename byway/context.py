@@ -32,6 +32,8 @@ class DataLoader(Generic[K, V]):
     def __init__(self, batch: Callable[[list[K]], Awaitable[Sequence[V]]]) -> None:
         self._batch = batch
         self._cache: dict[K, asyncio.Future[V]] = {}
+        #: Values loaded by :meth:`load_now` (no future made for them unless :meth:`load` asks).
+        self._values: dict[K, V] = {}
         self._queue: list[K] = []
 
     def load(self, key: K) -> asyncio.Future[V]:
@@ -39,6 +41,11 @@ class DataLoader(Generic[K, V]):
         if key in self._cache:
             return self._cache[key]
         loop = asyncio.get_running_loop()
+        if key in self._values:
+            done: asyncio.Future[V] = loop.create_future()
+            done.set_result(self._values[key])
+            self._cache[key] = done
+            return done
         future: asyncio.Future[V] = loop.create_future()
         self._cache[key] = future
         self._queue.append(key)
@@ -58,19 +65,20 @@ class DataLoader(Generic[K, V]):
         For a list resolver that knows every key at once (a page of courses): cheaper than
         ``load`` per item, the same single batch.
         """
-        missing = [key for key in dict.fromkeys(keys) if key not in self._cache]
+        known = self._values
+        missing = [key for key in dict.fromkeys(keys) if key not in known and key not in self._cache]
         if missing:
             values = list(await self._batch(missing))
             if len(values) != len(missing):
                 raise RuntimeError(f"DataLoader batch returned {len(values)} values for {len(missing)} keys")
-            loop = asyncio.get_running_loop()
             for key, value in zip(missing, values, strict=True):
                 if key not in self._cache:  # a concurrent load may have cached it meanwhile
-                    future: asyncio.Future[V] = loop.create_future()
-                    future.set_result(value)
-                    self._cache[key] = future
+                    known.setdefault(key, value)
         results: list[V] = []
         for key in keys:
+            if key in known:
+                results.append(known[key])
+                continue
             cached = self._cache[key]
             results.append(cached.result() if cached.done() else await cached)
         return results

@@ -414,6 +414,10 @@ class _ReaderBlock:
                     self._connection = await asyncio.to_thread(_connect_waiting, read_engine)
                 return _InlineReader(self._connection)
             self._async_connection = await self._database.engine.connect()
+            if not self._database.is_sqlite:
+                # Autocommit: no BEGIN before the first statement and no ROLLBACK at the end,
+                # two round trips of three for a one-statement read (reset when it is returned).
+                await self._async_connection.execution_options(isolation_level="AUTOCOMMIT")
             return _ConnectionReader(self._async_connection)
         except BaseException:
             if self._around is not None:

@@ -85,6 +85,7 @@ class Metrics:
         self._plugins: dict[str, PluginMetrics] = {}
         self._callbacks: list[tuple[str, ScrapeCallback, PluginRuntime]] = []
         self._watched: weakref.WeakSet[AsyncEngine] = weakref.WeakSet()
+        self._call_children: dict[tuple[str, ...], tuple[Any, Any]] = {}
         if not self.multiprocess:
             ProcessCollector(registry=self.registry)
             PlatformCollector(registry=self.registry)
@@ -220,6 +221,17 @@ class Metrics:
         for sync_engine in (engine.sync_engine, *more):
             event.listen(sync_engine, "checkout", checkout)
             event.listen(sync_engine, "checkin", checkin)
+
+    def call_children(self, labels: tuple[str, str, str, str], outcome: str) -> tuple[Any, Any]:
+        """The counter and histogram children of one kind of call (``labels()`` looked up once:
+        a cross-plugin call is on the hot path of every page)."""
+        key = (*labels, outcome)
+        children = self._call_children.get(key)
+        if children is None:
+            children = (self.calls.labels(*labels, outcome), self.call_duration.labels(*labels))
+            if len(self._call_children) < 4096:  # labels are bounded by the schemas; stay bounded anyway
+                self._call_children[key] = children
+        return children
 
     def observe_request(self, plugin: str, operation: str, status: int, outcome: str, seconds: float) -> None:
         """Count one HTTP request and its latency."""

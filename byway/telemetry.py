@@ -124,6 +124,8 @@ def operation_span(
 
         def done_inprocess(body: dict[str, Any]) -> None:
             code = done(body)
+            if not span.is_recording():  # nothing exported: the name and attributes go nowhere
+                return
             label = operation_label(runtime.executor, query, operation_name)
             span.update_name(f"graphql {runtime.name} {label}")
             span.set_attribute("graphql.operation.name", label)
@@ -147,8 +149,9 @@ def record_call(host: Host, record: CallRecord, result: CallResult) -> None:
     """The host's own call-result observer: metrics and a DEBUG line."""
     metrics = host.metrics
     labels = (record.caller, record.target, record.operation, record.transport)
-    metrics.calls.labels(*labels, result.outcome).inc()
-    metrics.call_duration.labels(*labels).observe(result.seconds)
+    count, duration = metrics.call_children(labels, result.outcome)
+    count.inc()
+    duration.observe(result.seconds)
     if result.retries:
         metrics.call_retries.labels(*labels).inc(result.retries)
     if result.outcome == "UPSTREAM_UNAVAILABLE":

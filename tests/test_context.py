@@ -121,3 +121,39 @@ async def test_context_session_is_shared_serialised_and_rolled_back(runtime: Plu
     async with runtime.sessions() as fresh:
         texts = (await fresh.execute(select(notes.notes.c.text))).scalars().all()
     assert texts == ["kept"]
+
+
+async def test_load_now_is_one_batch_of_the_missing_keys_shared_with_load() -> None:
+    batch = Recorder()
+    loader: DataLoader[int, str] = DataLoader(batch)
+    assert await loader.load(1) == "value-1"
+    assert await loader.load_now([3, 1, 2, 3]) == ["value-3", "value-1", "value-2", "value-3"]
+    assert batch.calls == [[1], [3, 2]]  # one batch, distinct keys, only those not loaded yet
+    assert await loader.load(2) == "value-2" and await loader.load_many([3, 1]) == ["value-3", "value-1"]
+    assert await loader.load_now([2, 3]) == ["value-2", "value-3"]
+    assert batch.calls == [[1], [3, 2]]
+
+
+async def test_load_now_waits_for_a_pending_load_instead_of_asking_twice() -> None:
+    batch = Recorder()
+    loader: DataLoader[int, str] = DataLoader(batch)
+    pending = loader.load(7)  # queued for the end of this loop turn
+    assert await loader.load_now([7, 8]) == ["value-7", "value-8"]
+    assert await pending == "value-7"
+    assert sorted(map(sorted, batch.calls)) == [[7], [8]]
+
+
+async def test_a_failing_load_now_raises_and_caches_nothing() -> None:
+    calls: list[list[int]] = []
+
+    async def flaky(keys: list[int]) -> list[str]:
+        calls.append(list(keys))
+        if len(calls) == 1:
+            raise RuntimeError("down")
+        return [str(k) for k in keys]
+
+    loader: DataLoader[int, str] = DataLoader(flaky)
+    with pytest.raises(RuntimeError, match="down"):
+        await loader.load_now([1, 2])
+    assert await loader.load_now([1, 2]) == ["1", "2"]
+    assert calls == [[1, 2], [1, 2]]
