@@ -123,6 +123,25 @@ async def test_search_ranks_filters_and_never_shows_drafts(
         ]
 
 
+async def test_a_search_ranks_the_newest_matches_of_a_big_catalogue_and_counts_them_all(
+    open_world: WorldFactory, byway_settings: Settings, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from byway_teach_internal.store import catalog
+
+    monkeypatch.setattr(catalog, "SEARCH_WINDOW", 3)  # a catalogue "bigger" than the window
+    async with open_world(settings=byway_settings.with_overrides(database_url=database_url)) as world:
+        oldest_best = await course(world, "Drawing drawing drawing", "drawing")  # the best match, oldest
+        others = [await course(world, f"Drawing {n}", "pencils") for n in range(4)]
+        await course(world, "Painting", "brushes")
+        found, count = await search(world, s="drawing")
+        assert count == 5  # counts are never bounded
+        assert set(found) == set(others[-3:])  # only the newest 3 matches are ranked
+        assert oldest_best not in found
+        monkeypatch.setattr(catalog, "SEARCH_WINDOW", 1000)
+        found, count = await search(world, s="drawing")
+        assert found[0] == oldest_best and count == 5 and set(found) == {oldest_best, *others}
+
+
 async def test_the_index_follows_every_write(
     open_world: WorldFactory, byway_settings: Settings, database_url: str
 ) -> None:

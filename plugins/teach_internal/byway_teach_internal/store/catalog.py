@@ -6,6 +6,8 @@ Postgres the words go through ``plainto_tsquery``, so quotes, ``*``, ``NEAR``, `
 or SQL-looking text are only ever words. All words must match (AND). Results are ranked by
 relevance (FTS5 ``bm25``, Postgres ``ts_rank_cd``; the title weighs more than the description)
 with the course id as a stable tie-break, and paginated with keyset ``after`` = the last id seen.
+Only the newest :data:`SEARCH_WINDOW` matches are ranked (every match in a catalogue with fewer),
+so a page of a common word costs the same in a catalogue of any size.
 """
 
 from __future__ import annotations
@@ -63,20 +65,63 @@ class CatalogQuery:
         return found
 
 
-def _ranked(session: byway.Readable, terms: tuple[str, ...]) -> Any:
-    """A subquery ``(id, rank)`` of the courses matching every term; lower rank is more relevant."""
+#: A search ranks at most this many matching courses: the newest ones. Scoring relevance costs
+#: work per match, so without a bound a common word in a big catalogue (one course in 12 of
+#: 100,000) would score thousands of rows for every page; with it a page costs about the same
+#: at any size (docs/performance.md). A catalogue with fewer matches is ranked whole; counts
+#: (``courseCount``) are never bounded.
+SEARCH_WINDOW = 1000
+
+
+def _fts_match(terms: tuple[str, ...]) -> Any:
+    """``courses_fts MATCH '"word" "word"'``: every term as a quoted FTS5 string (never syntax)."""
+    match = " ".join('"' + term.replace('"', '""') + '"' for term in terms)
+    return literal_column("courses_fts").op("MATCH")(match)
+
+
+def _matching(session: byway.Readable, terms: tuple[str, ...]) -> Any:
+    """A subquery ``(id)`` of every course matching every term (no ranking, no bound)."""
     if session.get_bind().dialect.name == "postgresql":
         tsquery = func.plainto_tsquery("english", " ".join(terms))
+        return select(courses.c.id.label("id")).where(_VECTOR.op("@@")(tsquery)).subquery("matching")
+    return (
+        select(courses.c.id.label("id"))
+        .select_from(courses.join(_FTS, _FTS.c.rowid == _ROWID))
+        .where(_fts_match(terms))
+        .subquery("matching")
+    )
+
+
+def _ranked(session: byway.Readable, terms: tuple[str, ...]) -> Any:
+    """A subquery ``(id, rank)`` of the newest :data:`SEARCH_WINDOW` courses matching every term;
+    lower rank is more relevant."""
+    if session.get_bind().dialect.name == "postgresql":
+        tsquery = func.plainto_tsquery("english", " ".join(terms))
+        window = (
+            select(courses.c.id)
+            .where(_VECTOR.op("@@")(tsquery))
+            .order_by(courses.c.created_at.desc(), courses.c.id.desc())
+            .limit(SEARCH_WINDOW)
+        )
         return (
             select(courses.c.id.label("id"), (-func.ts_rank_cd(_VECTOR, tsquery)).label("rank"))
-            .where(_VECTOR.op("@@")(tsquery))
+            .where(courses.c.id.in_(window))
             .subquery("ranked")
         )
-    match = " ".join('"' + term.replace('"', '""') + '"' for term in terms)
+    # FTS5 walks a term's matches by rowid (insertion order) without scoring them: the lowest
+    # rowid of the newest SEARCH_WINDOW matches bounds the rows bm25 scores.
+    newest = (
+        select(_FTS.c.rowid.label("rowid"))
+        .where(_fts_match(terms))
+        .order_by(_FTS.c.rowid.desc())
+        .limit(SEARCH_WINDOW)
+        .subquery("newest")
+    )
+    lowest = select(func.min(newest.c.rowid)).scalar_subquery()
     return (
         select(courses.c.id.label("id"), literal_column("bm25(courses_fts, 4.0, 1.0)").label("rank"))
         .select_from(courses.join(_FTS, _FTS.c.rowid == _ROWID))
-        .where(literal_column("courses_fts").op("MATCH")(match))
+        .where(_fts_match(terms), _FTS.c.rowid >= func.coalesce(lowest, 0))
         .subquery("ranked")
     )
 
@@ -119,8 +164,8 @@ async def catalog_count(session: byway.Readable, query: CatalogQuery) -> int:
         return 0
     stmt = select(func.count()).select_from(courses)
     if query.terms is not None:
-        ranked = _ranked(session, query.terms)
-        stmt = stmt.join(ranked, ranked.c.id == courses.c.id)
+        matching = _matching(session, query.terms)
+        stmt = stmt.join(matching, matching.c.id == courses.c.id)
     return int(await session.scalar(stmt.where(*query.conditions())) or 0)
 
 
