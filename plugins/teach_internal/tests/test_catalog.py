@@ -137,7 +137,7 @@ async def test_a_search_ranks_the_newest_matches_of_a_big_catalogue_and_counts_t
         assert count == 5  # counts are never bounded
         assert set(found) == set(others[-3:])  # only the newest 3 matches are ranked
         assert oldest_best not in found
-        monkeypatch.setattr(catalog, "SEARCH_WINDOW", 1000)
+        monkeypatch.setattr(catalog, "SEARCH_WINDOW", 500)
         found, count = await search(world, s="drawing")
         assert found[0] == oldest_best and count == 5 and set(found) == {oldest_best, *others}
 

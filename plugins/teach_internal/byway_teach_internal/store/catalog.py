@@ -6,7 +6,7 @@ Postgres the words go through ``plainto_tsquery``, so quotes, ``*``, ``NEAR``, `
 or SQL-looking text are only ever words. All words must match (AND). Results are ranked by
 relevance (FTS5 ``bm25``, Postgres ``ts_rank_cd``; the title weighs more than the description)
 with the course id as a stable tie-break, and paginated with keyset ``after`` = the last id seen.
-Only the newest :data:`SEARCH_WINDOW` matches are ranked (every match in a catalogue with fewer),
+Only the newest :data:`SEARCH_WINDOW` matches are ranked (every match of a search with fewer),
 so a page of a common word costs the same in a catalogue of any size.
 """
 
@@ -68,9 +68,9 @@ class CatalogQuery:
 #: A search ranks at most this many matching courses: the newest ones. Scoring relevance costs
 #: work per match, so without a bound a common word in a big catalogue (one course in 12 of
 #: 100,000) would score thousands of rows for every page; with it a page costs about the same
-#: at any size (docs/performance.md). A catalogue with fewer matches is ranked whole; counts
+#: at any size (docs/performance.md). A search with fewer matches is ranked whole; counts
 #: (``courseCount``) are never bounded.
-SEARCH_WINDOW = 1000
+SEARCH_WINDOW = 500
 
 
 def _fts_match(terms: tuple[str, ...]) -> Any:
@@ -92,9 +92,9 @@ def _matching(session: byway.Readable, terms: tuple[str, ...]) -> Any:
     )
 
 
-def _ranked(session: byway.Readable, terms: tuple[str, ...]) -> Any:
-    """A subquery ``(id, rank)`` of the newest :data:`SEARCH_WINDOW` courses matching every term;
-    lower rank is more relevant."""
+def _scored(session: byway.Readable, terms: tuple[str, ...]) -> tuple[Any, list[Any], Any]:
+    """``(from clause, conditions, rank)`` selecting the newest :data:`SEARCH_WINDOW` courses that
+    match every term, and their relevance (lower is more relevant)."""
     if session.get_bind().dialect.name == "postgresql":
         tsquery = func.plainto_tsquery("english", " ".join(terms))
         window = (
@@ -103,11 +103,7 @@ def _ranked(session: byway.Readable, terms: tuple[str, ...]) -> Any:
             .order_by(courses.c.created_at.desc(), courses.c.id.desc())
             .limit(SEARCH_WINDOW)
         )
-        return (
-            select(courses.c.id.label("id"), (-func.ts_rank_cd(_VECTOR, tsquery)).label("rank"))
-            .where(courses.c.id.in_(window))
-            .subquery("ranked")
-        )
+        return courses, [courses.c.id.in_(window)], -func.ts_rank_cd(_VECTOR, tsquery)
     # FTS5 walks a term's matches by rowid (insertion order) without scoring them: the lowest
     # rowid of the newest SEARCH_WINDOW matches bounds the rows bm25 scores.
     newest = (
@@ -118,12 +114,14 @@ def _ranked(session: byway.Readable, terms: tuple[str, ...]) -> Any:
         .subquery("newest")
     )
     lowest = select(func.min(newest.c.rowid)).scalar_subquery()
-    return (
-        select(courses.c.id.label("id"), literal_column("bm25(courses_fts, 4.0, 1.0)").label("rank"))
-        .select_from(courses.join(_FTS, _FTS.c.rowid == _ROWID))
-        .where(_fts_match(terms), _FTS.c.rowid >= func.coalesce(lowest, 0))
-        .subquery("ranked")
-    )
+    conditions = [_fts_match(terms), _FTS.c.rowid >= func.coalesce(lowest, 0)]
+    return courses.join(_FTS, _FTS.c.rowid == _ROWID), conditions, literal_column("bm25(courses_fts, 4.0, 1.0)")
+
+
+def _ranked(session: byway.Readable, terms: tuple[str, ...]) -> Any:
+    """A subquery ``(id, rank)`` of :func:`_scored`'s courses (for a page after a cursor)."""
+    from_, conditions, rank = _scored(session, terms)
+    return select(courses.c.id.label("id"), rank.label("rank")).select_from(from_).where(*conditions).subquery("ranked")
 
 
 async def catalog_page(
@@ -146,15 +144,28 @@ async def catalog_page(
             stmt = stmt.where(tuple_(courses.c.created_at, courses.c.id) > tuple_(cursor.created_at, after))
         stmt = stmt.order_by(courses.c.created_at, courses.c.id).limit(first)
         return [course_record(row) for row in (await session.execute(stmt)).all()]
+    if after is None:  # the first page: scored and filtered in one pass
+        from_, conditions, rank = _scored(session, query.terms)
+        stmt = (
+            select(*courses.c)
+            .select_from(from_)
+            .where(*conditions, *query.conditions())
+            .order_by(rank, courses.c.id)
+            .limit(first)
+        )
+        return [course_record(row) for row in (await session.execute(stmt)).all()]
     ranked = _ranked(session, query.terms)
-    stmt = select(*courses.c).join(ranked, ranked.c.id == courses.c.id).where(*query.conditions())
-    if after is not None:
-        if (await session.execute(select(ranked.c.id).where(ranked.c.id == after))).first() is None:
-            return None
-        # The cursor's rank is compared in SQL: a float never makes a round trip through Python.
-        rank = select(ranked.c.rank).where(ranked.c.id == after).scalar_subquery()
-        stmt = stmt.where(or_(ranked.c.rank > rank, and_(ranked.c.rank == rank, ranked.c.id > after)))
-    stmt = stmt.order_by(ranked.c.rank, ranked.c.id).limit(first)
+    if (await session.execute(select(ranked.c.id).where(ranked.c.id == after))).first() is None:
+        return None
+    # The cursor's rank is compared in SQL: a float never makes a round trip through Python.
+    rank = select(ranked.c.rank).where(ranked.c.id == after).scalar_subquery()
+    stmt = (
+        select(*courses.c)
+        .join(ranked, ranked.c.id == courses.c.id)
+        .where(*query.conditions(), or_(ranked.c.rank > rank, and_(ranked.c.rank == rank, ranked.c.id > after)))
+        .order_by(ranked.c.rank, ranked.c.id)
+        .limit(first)
+    )
     return [course_record(row) for row in (await session.execute(stmt)).all()]
 
 
