@@ -286,12 +286,15 @@ def _mark_idle(_dbapi_conn: Any, record: Any) -> None:
 
 
 def ping(dbapi_conn: Any) -> None:
-    """``SELECT 1`` on a pooled DBAPI connection (raises when the server dropped it)."""
+    """``SELECT 1`` on a pooled DBAPI connection (raises when the server dropped it), then a
+    rollback: the connection is handed out as idle, not inside the transaction the ping began
+    (a reader could not switch it to autocommit)."""
     cursor = dbapi_conn.cursor()
     try:
         cursor.execute("SELECT 1")
     finally:
         cursor.close()
+    dbapi_conn.rollback()
 
 
 def _ping_if_idle(after: float, dbapi_conn: Any, record: Any, _proxy: Any) -> None:
