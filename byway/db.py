@@ -182,7 +182,9 @@ def one_of(column: ColumnElement[Any], name: str) -> ColumnElement[bool]:
         IN_COURSES = select(enrollments.c.course_id).where(byway.one_of(enrollments.c.course_id, "ids"))
         rows = await session.execute(IN_COURSES, {"ids": course_ids})
 
-    An empty list matches nothing. A value that is not a list (a lone string) raises ``TypeError``.
+    An empty list matches nothing. A value that is not a list, set or tuple (a lone string, a
+    generator) is refused when the statement runs: SQLAlchemy's ``StatementError`` caused by a
+    ``TypeError``.
     """
     return _OneOf(column, bindparam(name, type_=_TextList()))
 
