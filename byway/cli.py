@@ -97,15 +97,17 @@ def build_cli(host: Host) -> click.Group:
         import uvicorn
 
         host = _host()
+        # The HTTP transport's default target is this very server; the demo's links point at it too.
+        own = "127.0.0.1" if bind in {"0.0.0.0", "::", ""} else bind
+        os.environ.setdefault("BYWAY_SELF_URL", f"http://{own}:{port}")
+        if host.settings.self_url != os.environ["BYWAY_SELF_URL"]:
+            host.settings = host.settings.with_overrides(self_url=os.environ["BYWAY_SELF_URL"])
         if demo:
             run_with_host(lambda h: run_demo(h), migrate_now=True)
         elif host.settings.migrate_on_startup:
             run_with_host(lambda h: h.migrate(), migrate_now=False)
         # Migrated once here, so several workers do not race to migrate the same databases.
         os.environ["BYWAY_AUTO_MIGRATE"] = "0"
-        # The HTTP transport's default target is this very server.
-        own = "127.0.0.1" if bind in {"0.0.0.0", "::", ""} else bind
-        os.environ.setdefault("BYWAY_SELF_URL", f"http://{own}:{port}")
         secure_data_dir(host.settings.data_dir, create=True)
         warning = exposure_warning(host.settings.env, bind)
         if warning:

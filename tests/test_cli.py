@@ -195,3 +195,37 @@ def test_run_with_plugin_refuses_an_unknown_plugin(host: Host) -> None:
 
 async def _never() -> None:
     raise AssertionError("not reached")
+
+
+def test_serve_demo_prints_links_to_the_port_it_serves(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``byway serve --demo --port 8123`` seeds the demo with this server's address (the mailbox
+    link of the notifications plugin was printed with port 8000 whatever the port)."""
+    import uvicorn
+
+    from byway.declarations import DemoStep
+    from byway.runtime import PluginRuntime
+
+    class Linker:
+        @byway.hookimpl
+        def byway_register_plugin(self) -> PluginInfo:
+            return PluginInfo(name="linker")
+
+        @byway.hookimpl
+        def byway_register_demo(self) -> DemoStep:
+            async def run(plugin: PluginRuntime, facts: dict[str, object]) -> list[str]:
+                return [f"linker: open {plugin.settings.public_url}/here"]
+
+            return DemoStep(order=1, run=run)
+
+    served: dict[str, object] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: served.update(kwargs))
+    monkeypatch.setattr(byway.cli, "setup_logging", lambda *args, **kwargs: None)
+    for name in ("BYWAY_SELF_URL", "BYWAY_AUTO_MIGRATE"):  # recorded, so serve's changes are undone
+        monkeypatch.setenv(name, "placeholder")
+        monkeypatch.delenv(name)
+    result = invoke(Host(settings, [Linker()], load_entrypoints=False), "serve", "--demo", "--port", "8123")
+    assert result.exit_code == 0, result.output
+    assert "linker: open http://127.0.0.1:8123/here" in result.output
+    assert served["port"] == 8123
