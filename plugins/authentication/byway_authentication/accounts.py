@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from byway import record_audit
 from byway.auth import Principal
 from byway.db import utcnow
 from byway.errors import BadUserInput, RateLimited, Unauthenticated
 from byway.runtime import PluginRuntime
 from byway_authentication import observability, ratelimit, sessions, store
 from byway_authentication.config import config_of
+from byway_authentication.models import audit_log
 from byway_authentication.passwords import MAX_PASSWORD_LENGTH, HashParams, hash_password, verify_password
 from byway_authentication.store import outbox
 from byway_authentication.store.users import UserRecord
@@ -112,7 +114,15 @@ async def change_password(
         await store.set_password_hash(session, user.id, new_hash)
         await ratelimit.login_succeeded(session, account=account)
         closed = await sessions.revoke_all(session, user.id)
-        await store.audit(session, principal, "users.change_password", user.id, {"sessions_closed": closed}, address)
+        await record_audit(
+            session,
+            audit_log,
+            principal=principal,
+            action="users.change_password",
+            target=user.id,
+            details={"sessions_closed": closed},
+            client_address=address,
+        )
         payload = await sessions.start_session(plugin, session, user)
         await session.commit()
     return payload

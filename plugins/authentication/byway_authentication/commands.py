@@ -6,10 +6,12 @@ import getpass
 
 import click
 
+from byway import record_audit
 from byway.auth import ROLE_STUDENT
 from byway.cli import run_with_plugin
 from byway.runtime import PluginRuntime
 from byway_authentication import sessions, store
+from byway_authentication.models import audit_log
 
 
 def cli_operator() -> str:
@@ -41,7 +43,9 @@ async def set_role(plugin: PluginRuntime, email: str, role: str, *, remove: bool
             else:
                 await store.grant_role(session, user.id, role)
                 details = {"role": role, "removed": False}
-            await store.audit(session, cli_operator(), "users.set_role", user.id, details)
+            await record_audit(
+                session, audit_log, principal=cli_operator(), action="users.set_role", target=user.id, details=details
+            )
             await session.commit()
         elif remove:
             raise click.ClickException("every user is a student: the student role cannot be removed")

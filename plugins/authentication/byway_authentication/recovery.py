@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from byway import record_audit
 from byway.auth import ANONYMOUS_PRINCIPAL, Principal
 from byway.db import utcnow
 from byway.errors import BadUserInput, UpstreamUnavailable
 from byway.runtime import PluginRuntime
 from byway_authentication import accounts, ratelimit, sessions, store
 from byway_authentication.config import config_of
+from byway_authentication.models import audit_log
 from byway_authentication.passwords import hash_password
 from byway_authentication.store import outbox
 from byway_authentication.store import sessions as session_store
@@ -66,8 +68,14 @@ async def reset_password(plugin: PluginRuntime, token: str, new_password: str, a
         await session_store.spend_all_one_time_tokens(session, user_id=user.id, purpose=RESET, now=now)
         await store.mark_email_verified(session, user.id)  # the link proved the address
         closed = await sessions.revoke_all(session, user.id)
-        await store.audit(
-            session, ANONYMOUS_PRINCIPAL, "users.reset_password", user.id, {"sessions_closed": closed}, address
+        await record_audit(
+            session,
+            audit_log,
+            principal=ANONYMOUS_PRINCIPAL,
+            action="users.reset_password",
+            target=user.id,
+            details={"sessions_closed": closed},
+            client_address=address,
         )
         await ratelimit.login_succeeded(session, account=normalize_email(user.email))
         user = await store.user_by_id(session, user.id) or user

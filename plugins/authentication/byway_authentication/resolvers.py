@@ -7,6 +7,7 @@ from typing import Any
 from ariadne import MutationType, QueryType
 from graphql import GraphQLResolveInfo
 
+from byway import audit_entries, record_audit
 from byway.auth import (
     ROLE_ADMIN,
     ROLE_TEACHER,
@@ -19,6 +20,7 @@ from byway.auth import (
 from byway.context import RequestContext
 from byway.errors import BadUserInput, Forbidden, NotFound
 from byway_authentication import accounts, profile, recovery, sessions, store
+from byway_authentication.models import audit_log
 
 query = QueryType()
 mutation = MutationType()
@@ -159,7 +161,15 @@ async def resolve_grant_role(_: Any, info: Info, userId: str, role: str) -> dict
         if user is None:
             raise NotFound(f"No user {userId!r}")
         await store.grant_role(session, user.id, role)
-        await store.audit(session, ctx.principal, "users.grant_role", user.id, {"role": role}, ctx.client_address)
+        await record_audit(
+            session,
+            audit_log,
+            principal=ctx.principal,
+            action="users.grant_role",
+            target=user.id,
+            details={"role": role},
+            client_address=ctx.client_address,
+        )
         await session.commit()
         user = await store.user_by_id(session, user.id)
     assert user is not None
@@ -177,7 +187,7 @@ async def resolve_audit_log(
     if not 1 <= first <= MAX_AUDIT_PAGE:
         raise BadUserInput(f"'first' must be between 1 and {MAX_AUDIT_PAGE}", field="first")
     async with ctx.session() as session:
-        return await store.audit_page(session, first=first, after=after)
+        return await audit_entries(session, audit_log, first=first, after=after)
 
 
 BINDABLES = [query, mutation]

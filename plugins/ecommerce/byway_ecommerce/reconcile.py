@@ -22,9 +22,8 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from byway import ByWayError, Principal, utcnow
+from byway import ByWayError, Principal, record_audit, utcnow
 from byway_ecommerce import emails, observability, outbox
-from byway_ecommerce.audit import record
 from byway_ecommerce.config import config_of
 from byway_ecommerce.models import (
     OUTBOX_DONE,
@@ -34,6 +33,7 @@ from byway_ecommerce.models import (
     OUTBOX_REVOKE_PENDING,
     OUTBOX_REVOKED,
     PAID,
+    audit_log,
 )
 from byway_ecommerce.operations import ENROLLMENT_STATUS, STUDENTS
 from byway_ecommerce.settlement import settle_with_provider
@@ -200,7 +200,9 @@ async def _audit(plugin: PluginRuntime, summary: dict[str, Any], actor: Principa
     counts = ("days", "requeued", "ordersChecked", "ordersFulfilled", "ordersCancelled", "reenrolled", "ok")
     details = {key: summary[key] for key in counts} | {"review": len(summary["review"])}
     async with plugin.sessions() as session, session.begin():
-        await record(session, principal=actor, action="orders.reconcile", details=details, client_address=address)
+        await record_audit(
+            session, audit_log, principal=actor, action="orders.reconcile", details=details, client_address=address
+        )
 
 
 async def _item_summary(

@@ -12,14 +12,14 @@ from byway import (
     CrossPluginError,
     Forbidden,
     RequestContext,
+    audit_entries,
     require_admin,
     require_service_or_admin,
     require_user,
 )
-from byway_ecommerce import audit
 from byway_ecommerce.cart import validate_id
 from byway_ecommerce.checkout import create_checkout
-from byway_ecommerce.models import PAID, PENDING, REVIEW
+from byway_ecommerce.models import PAID, PENDING, REVIEW, audit_log
 from byway_ecommerce.operations import MY_STUDENT, STUDENTS
 from byway_ecommerce.review import resolve_review
 from byway_ecommerce.state import client_address
@@ -101,7 +101,7 @@ async def resolve_audit_log(
     if not isinstance(first, int) or not 1 <= first <= MAX_ORDERS:
         raise BadUserInput(f"first must be between 1 and {MAX_ORDERS}", field="first")
     async with ctx.session() as session:
-        return await audit.entries(session, first=first, after=after)
+        return await audit_entries(session, audit_log, first=first, after=after)
 
 
 @query.field("courseOrderCount")

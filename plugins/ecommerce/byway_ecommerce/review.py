@@ -16,10 +16,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from byway import BadUserInput, Conflict, NotFound, Principal, require_admin
+from byway import BadUserInput, Conflict, NotFound, Principal, record_audit, require_admin
 from byway_ecommerce import emails, workers
-from byway_ecommerce.audit import record
-from byway_ecommerce.models import PAID, REFUNDED, REVIEW
+from byway_ecommerce.models import PAID, REFUNDED, REVIEW, audit_log
 from byway_ecommerce.store import history, payments
 from byway_ecommerce.store import orders as store
 from byway_ecommerce.store import outbox as outbox_store
@@ -51,8 +50,9 @@ async def resolve_review(
         else:
             await payments.mark_refunded_by_hand(session, order_id)
             await emails.queue(plugin, session, order_id, emails.REFUND)
-        await record(
+        await record_audit(
             session,
+            audit_log,
             principal=principal,
             action=f"orders.review.{action.lower()}",
             target=order_id,

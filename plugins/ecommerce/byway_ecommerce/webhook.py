@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 import stripe
 
-from byway import Principal
+from byway import Principal, record_audit
 from byway.auth import SERVICE
 from byway_ecommerce import observability, workers
-from byway_ecommerce.audit import record
 from byway_ecommerce.fulfilment import Outcome, cancel_in, fulfil_in, refund_in
+from byway_ecommerce.models import audit_log
 from byway_ecommerce.providers import ProviderSession
 from byway_ecommerce.state import webhook_secret
 from byway_ecommerce.store import events as store
@@ -98,8 +98,9 @@ async def apply_event(plugin: PluginRuntime, event: dict[str, Any], client_addre
         if event["type"] in REFUND_EVENTS:
             outcome = await refund_in(session, plugin, obj)
             if outcome.order_id is not None:
-                await record(
+                await record_audit(
                     session,
+                    audit_log,
                     principal=PROVIDER,
                     action=f"orders.{outcome.result}",
                     target=outcome.order_id,

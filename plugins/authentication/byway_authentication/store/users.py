@@ -10,11 +10,10 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from byway.audit import audit_entries, record_audit
-from byway.auth import ROLE_ADMIN, ROLE_STUDENT, ROLE_TEACHER, Principal
+from byway.auth import ROLE_ADMIN, ROLE_STUDENT, ROLE_TEACHER
 from byway.db import insert_for, iso_utc, new_id, utcnow
 from byway.runtime import PluginRuntime
-from byway_authentication.models import audit_log, user_roles, users
+from byway_authentication.models import user_roles, users
 from byway_authentication.validation import normalize_email
 
 #: Roles that are stored; "student" is implicit for every user.
@@ -198,31 +197,6 @@ async def mark_email_verified(session: AsyncSession, user_id: str) -> None:
         .where(users.c.id == user_id, users.c.email_verified_at.is_(None))
         .values(email_verified_at=utcnow())
     )
-
-
-async def audit(
-    session: AsyncSession,
-    principal: Principal | str,
-    action: str,
-    target: str | None,
-    details: dict[str, Any] | None = None,
-    client_address: str | None = None,
-) -> None:
-    """Record an audit entry in the session's transaction (it commits with the action, or not at all)."""
-    await record_audit(
-        session,
-        audit_log,
-        principal=principal,
-        action=action,
-        target=target,
-        details=details,
-        client_address=client_address,
-    )
-
-
-async def audit_page(session: AsyncSession, *, first: int, after: str | None) -> list[dict[str, Any]]:
-    """Audit entries, newest first (``auditLog``)."""
-    return await audit_entries(session, audit_log, first=first, after=after)
 
 
 async def set_teacher_profile(session: AsyncSession, user_id: str, teacher_profile_id: str) -> bool:
