@@ -36,7 +36,7 @@ from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from byway.security import secure_file
-from byway.sqlite_inline import inline_creator
+from byway.sqlite_inline import inline_creator, is_busy, waiting_for_locks
 
 if TYPE_CHECKING:
     from byway.runtime import PluginRuntime
@@ -271,11 +271,8 @@ def _read_pragmas(dbapi_conn: Any, record: Any) -> None:
     if not getattr(_connecting, "wait", False):
         _inline_pragmas(dbapi_conn, record)
         return
-    dbapi_conn.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT * 1000}")
-    try:
+    with waiting_for_locks(dbapi_conn, SQLITE_BUSY_TIMEOUT * 1000):
         _inline_pragmas(dbapi_conn, record)
-    finally:
-        dbapi_conn.execute("PRAGMA busy_timeout = 0")
 
 
 #: Default of :attr:`PluginDatabase.ping_after_idle` (``Settings.database_ping_after_idle_seconds``).
@@ -377,7 +374,7 @@ class _InlineReader(Reader):
         try:
             return self._connection.execute(statement, params)
         except OperationalError as exc:
-            if not (isinstance(exc.orig, sqlite3.OperationalError) and _sqlite_busy(exc.orig)):
+            if not is_busy(exc.orig):
                 raise
         return await asyncio.to_thread(self._waiting, statement, params)
 
@@ -387,11 +384,8 @@ class _InlineReader(Reader):
     def _waiting(self, statement: Executable, params: dict[str, Any] | None) -> Result[Any]:
         raw = self._connection.connection.dbapi_connection
         assert raw is not None
-        raw.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT * 1000}")
-        try:
+        with waiting_for_locks(raw, SQLITE_BUSY_TIMEOUT * 1000):
             return self._connection.execute(statement, params)
-        finally:
-            raw.execute("PRAGMA busy_timeout = 0")
 
 
 class _ReaderBlock:
@@ -414,7 +408,7 @@ class _ReaderBlock:
                 try:
                     self._connection = read_engine.connect()
                 except OperationalError as exc:  # a new connection's pragmas met a lock
-                    if not (isinstance(exc.orig, sqlite3.OperationalError) and _sqlite_busy(exc.orig)):
+                    if not is_busy(exc.orig):
                         raise
                     self._connection = await asyncio.to_thread(_connect_waiting, read_engine)
                 return _InlineReader(self._connection)
@@ -454,13 +448,6 @@ def _connect_waiting(engine: Engine) -> Connection:
         return engine.connect()
     finally:
         _connecting.wait = False
-
-
-def _sqlite_busy(exc: sqlite3.OperationalError) -> bool:
-    code = getattr(exc, "sqlite_errorcode", None)
-    if code is not None:
-        return (code & 0xFF) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
-    return "locked" in str(exc).lower()
 
 
 class PluginDatabase:

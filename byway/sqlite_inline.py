@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -28,11 +29,25 @@ T = TypeVar("T")
 _BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
 
 
-def _is_busy(exc: sqlite3.OperationalError) -> bool:
+def is_busy(exc: BaseException | None) -> bool:
+    """True when ``exc`` is SQLite's "another connection holds a lock" (worth waiting for)."""
+    if not isinstance(exc, sqlite3.OperationalError):
+        return False
     code = getattr(exc, "sqlite_errorcode", None)
     if code is not None:
         return (code & 0xFF) in _BUSY_CODES
     return "locked" in str(exc).lower()
+
+
+@contextmanager
+def waiting_for_locks(conn: Any, busy_ms: int) -> Iterator[None]:
+    """Inside the block ``conn`` (a ``sqlite3`` connection) waits up to ``busy_ms`` for a lock (on
+    a worker thread, never on the loop); its busy timeout is 0 again after it."""
+    conn.execute(f"PRAGMA busy_timeout = {busy_ms}")
+    try:
+        yield
+    finally:
+        conn.execute("PRAGMA busy_timeout = 0")
 
 
 class InlineSQLiteConnection:
@@ -63,17 +78,13 @@ class InlineSQLiteConnection:
         try:
             return func(*args)
         except sqlite3.OperationalError as exc:
-            if not _is_busy(exc) or self._busy_ms <= 0:
+            if not is_busy(exc) or self._busy_ms <= 0:
                 raise
         return await asyncio.to_thread(self._waiting, func, *args)
 
     def _waiting(self, func: Callable[..., T], *args: Any) -> T:
-        conn = self._raw()
-        conn.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
-        try:
+        with waiting_for_locks(self._raw(), self._busy_ms):
             return func(*args)
-        finally:
-            conn.execute("PRAGMA busy_timeout = 0")
 
     def cursor(self) -> InlineSQLiteCursor:
         return InlineSQLiteCursor(self, self._raw().cursor())

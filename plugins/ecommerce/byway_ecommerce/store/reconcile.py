@@ -26,6 +26,25 @@ _box = enrollment_outbox.c
 UNFINISHED_ROWS = (OUTBOX_PENDING, OUTBOX_FAILED, OUTBOX_REVOKE_PENDING, OUTBOX_REVOKE_FAILED)
 
 
+def _items_with_rows(*more: Any) -> Any:
+    """Order items with their order's student and status and their outbox row (``row_id`` and
+    ``row_status``, None when the row is lost), plus the columns ``more``."""
+    return (
+        select(
+            order_items.c.id.label("item_id"),
+            order_items.c.order_id,
+            order_items.c.course_id,
+            orders.c.student_id,
+            orders.c.status.label("order_status"),
+            _box.id.label("row_id"),
+            _box.status.label("row_status"),
+            *more,
+        )
+        .join(orders, orders.c.id == order_items.c.order_id)
+        .outerjoin(enrollment_outbox, _box.order_item_id == order_items.c.id)
+    )
+
+
 async def pending_orders(session: AsyncSession, since: datetime, limit: int) -> list[Any]:
     """``(id, provider_session_id, created_at)`` of PENDING orders created since ``since``, oldest first."""
     statement = (
@@ -40,17 +59,7 @@ async def pending_orders(session: AsyncSession, since: datetime, limit: int) -> 
 async def paid_items(session: AsyncSession, since: datetime) -> list[Any]:
     """Items of orders PAID since ``since`` with their outbox row (``row_id``/``row_status``, None when lost)."""
     statement = (
-        select(
-            order_items.c.id.label("item_id"),
-            order_items.c.order_id,
-            order_items.c.course_id,
-            orders.c.student_id,
-            orders.c.status.label("order_status"),
-            _box.id.label("row_id"),
-            _box.status.label("row_status"),
-        )
-        .join(orders, orders.c.id == order_items.c.order_id)
-        .outerjoin(enrollment_outbox, _box.order_item_id == order_items.c.id)
+        _items_with_rows()
         .where(orders.c.status == PAID, orders.c.paid_at >= since)
         .order_by(orders.c.paid_at, order_items.c.position)
     )
@@ -60,20 +69,7 @@ async def paid_items(session: AsyncSession, since: datetime) -> list[Any]:
 async def summary_rows(session: AsyncSession, since: datetime) -> list[Any]:
     """Items of the window's PAID/REFUNDED orders, plus every item whose outbox row is unfinished."""
     statement = (
-        select(
-            order_items.c.id.label("item_id"),
-            order_items.c.order_id,
-            order_items.c.course_id,
-            orders.c.student_id,
-            orders.c.status.label("order_status"),
-            orders.c.superseded_at,
-            _box.id.label("row_id"),
-            _box.status.label("row_status"),
-            _box.attempts,
-            _box.last_error,
-        )
-        .join(orders, orders.c.id == order_items.c.order_id)
-        .outerjoin(enrollment_outbox, _box.order_item_id == order_items.c.id)
+        _items_with_rows(orders.c.superseded_at, _box.attempts, _box.last_error)
         .where(
             (and_(orders.c.status.in_((PAID, REFUNDED)), orders.c.paid_at >= since)) | _box.status.in_(UNFINISHED_ROWS)
         )
