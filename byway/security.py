@@ -26,6 +26,8 @@ _UNSAFE = re.compile("[\x00\ud800-\udfff]")
 
 def unsafe_text(value: str) -> bool:
     """True when ``value`` holds a NUL character or a lone (unpaired) surrogate."""
+    if value.isascii():
+        return "\x00" in value
     return _UNSAFE.search(value) is not None
 
 
@@ -72,7 +74,10 @@ def _holds_unsafe_text(value: Any) -> bool:
                 else:
                     stack.append(sub)
     # Joined by a character that is neither NUL nor a surrogate, so no match spans two strings.
-    return _UNSAFE.search("\x01".join(texts)) is not None
+    joined = "\x01".join(texts)
+    if joined.isascii():  # known without a scan (CPython keeps it): no surrogate, only NUL to find
+        return "\x00" in joined
+    return _UNSAFE.search(joined) is not None
 
 
 #: Content-Security-Policy of every response. The playground (GraphiQL, vendored under
