@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeGuard, TypeVar
 
 from graphql import (
+    BREAK,
     DocumentNode,
     FragmentDefinitionNode,
     GraphQLBoolean,
@@ -44,12 +45,14 @@ from graphql import (
     is_leaf_type,
     is_non_null_type,
     is_object_type,
+    visit,
 )
 from graphql.execution.collect_fields import FragmentDetails
 from graphql.execution.executor import Executor
 from graphql.execution.executor_throwing_on_incremental import ExecutorThrowingOnIncremental
 from graphql.execution.get_variable_signature import GraphQLVariableSignature, get_variable_signature
 from graphql.execution.values import VariableValues, VariableValueSource
+from graphql.language import Visitor
 from graphql.pyutils import is_awaitable as graphql_is_awaitable
 
 _NEVER_AWAITABLE: frozenset[type] = frozenset({str, int, float, bool, type(None), dict, list, tuple})
@@ -137,22 +140,49 @@ def _coerced(source: dict[str, Any], key: str, coerce: Callable[[Any], Any], exa
     return Undefined if coerced is None else coerced
 
 
+_Completer = Callable[[list[Any]], "list[dict[str, Any]] | None"]
+#: A plan's completer, by the plan's fields (the same fields from another document share it).
+_completers: dict[tuple[Any, ...], _Completer] = {}
+
+
+def _completer(plan: list[Any]) -> _Completer:
+    """A function completing a list of items (dicts) by ``plan``, or answering None when one of
+    them needs the general path: the loop of :func:`_coerced` over the plan's fields, written out
+    once per plan (one dict display per item, no inner loop, no tuple unpacking)."""
+    key = tuple((response_name, source_key, id(coerce), exact) for response_name, source_key, coerce, exact in plan)
+    found = _completers.get(key)
+    if found is not None:
+        return found
+    names: dict[str, Any] = {"_coerced": _coerced, "Undefined": Undefined}
+    lines = ["def complete(items):", "    completed = []", "    append = completed.append", "    for item in items:"]
+    lines.append("        if type(item) is not dict:")
+    lines.append("            return None")
+    for index, (_, source_key, coerce, exact) in enumerate(plan):
+        names[f"coerce{index}"] = coerce
+        lines.append(f"        value{index} = item.get({source_key!r})")
+        if exact is not None:
+            names[f"exact{index}"] = exact
+            lines.append(f"        if type(value{index}) is not exact{index}:")
+            indent = "            "
+        else:
+            indent = "        "
+        lines.append(f"{indent}value{index} = _coerced(item, {source_key!r}, coerce{index})")
+        lines.append(f"{indent}if value{index} is Undefined:")
+        lines.append(f"{indent}    return None")
+    # Names and keys are written with repr(): any string is a literal, never code.
+    fields = ", ".join(f"{response_name!r}: value{index}" for index, (response_name, *_) in enumerate(plan))
+    lines.append(f"        append({{{fields}}})")
+    lines.append("    return completed")
+    exec(compile("\n".join(lines), "<byway completer>", "exec"), names)
+    function: _Completer = names["complete"]
+    if len(_completers) < 4096:
+        _completers[key] = function
+    return function
+
+
 def _complete_items(items: list[Any], plan: list[Any]) -> list[dict[str, Any]] | None:
     """Every item (a dict) completed by ``plan``, or None when one of them needs the general path."""
-    completed: list[dict[str, Any]] = []
-    for item in items:
-        if type(item) is not dict:
-            return None
-        obj: dict[str, Any] = {}
-        for response_name, key, coerce, exact in plan:
-            value = item.get(key)
-            if exact is None or type(value) is not exact:
-                value = _coerced(item, key, coerce)
-                if value is Undefined:
-                    return None
-            obj[response_name] = value
-        completed.append(obj)
-    return completed
+    return _completer(plan)(items)
 
 
 #: Built-in scalars whose coercion returns a value of this exact type unchanged.
@@ -287,6 +317,37 @@ def _operation_plan(schema: GraphQLSchema, document: DocumentNode, operation_nam
     return plan
 
 
+#: An object's plan: its fields' ``(response name, source key, coerce, exact type)`` and their completer.
+_ObjectPlan = tuple[list[Any], _Completer]
+#: Object plans of operations without directives, kept across executions (see ``_object_plan``).
+_object_plans: dict[tuple[Any, ...], tuple[tuple[Any, ...], _ObjectPlan | None]] = {}
+#: ``id(operation)`` -> (the operation, kept alive; whether it and its fragments have no directive).
+_directive_free: dict[int, tuple[OperationDefinitionNode, bool]] = {}
+
+
+def _without_directives(operation: OperationDefinitionNode, fragments: dict[str, FragmentDefinitionNode]) -> bool:
+    """True when neither the operation nor its document's fragments use a directive (``@skip``,
+    ``@include``, ``@defer``...): how its fields group then depends on the document alone."""
+    found = _directive_free.get(id(operation))
+    if found is not None and found[0] is operation:
+        return found[1]
+    finder = _DirectiveFinder()
+    for node in (operation, *fragments.values()):
+        visit(node, finder)
+    if len(_directive_free) >= 4096:
+        _directive_free.clear()
+    _directive_free[id(operation)] = (operation, not finder.found)
+    return not finder.found
+
+
+class _DirectiveFinder(Visitor):
+    found = False
+
+    def enter_directive(self, *_: Any) -> Any:
+        self.found = True
+        return BREAK
+
+
 class LeanExecutor(ExecutorThrowingOnIncremental):
     """graphql-core's executor with the plain-leaf short path (see the module docstring).
 
@@ -368,13 +429,21 @@ class LeanExecutor(ExecutorThrowingOnIncremental):
     def _plain(self) -> bool:
         return self.field_resolver is default_field_resolver and not self.middleware_manager
 
-    def _object_plan(self, return_type: GraphQLObjectType, field_details_list: Any) -> list[Any] | None:
-        """``[(response name, source key, coerce), ...]`` when every selected field is a plain
-        leaf, else None; memoized for this execution like ``collect_subfields``."""
-        plans: dict[Any, Any] = self.__dict__.setdefault("_byway_object_plans", {})
-        key = (return_type, id(field_details_list))
-        if key in plans:
-            return plans[key][1]  # type: ignore[no-any-return]
+    def _object_plan(self, return_type: GraphQLObjectType, field_details_list: Any) -> _ObjectPlan | None:
+        """``([(response name, source key, coerce, exact type), ...], completer)`` when every
+        selected field is a plain leaf, else None. Kept across executions for an operation
+        without directives (its fields are then grouped the same whatever the variables), else
+        memoized for this execution like ``collect_subfields``."""
+        nodes = tuple(details.node for details in field_details_list)
+        if _without_directives(self.operation, self.fragment_definitions):
+            key: tuple[Any, ...] = (id(self.schema), id(return_type), *map(id, nodes))
+            cache = _object_plans
+        else:
+            key = (id(return_type), *map(id, nodes))
+            cache = self.__dict__.setdefault("_byway_object_plans", {})
+        found = cache.get(key)
+        if found is not None:
+            return found[1]
         grouped, new_defer_usages, _ = self.collect_subfields(return_type, field_details_list)
         plan: list[Any] | None = []
         if new_defer_usages or return_type.is_type_of:
@@ -389,8 +458,11 @@ class LeanExecutor(ExecutorThrowingOnIncremental):
                     plan = None
                     break
                 plan.append((response_name, *leaf))  # type: ignore[union-attr]
-        plans[key] = (field_details_list, plan)  # the list is kept alive so that its id stays unique
-        return plan
+        object_plan = (plan, _completer(plan)) if plan else None
+        if cache is _object_plans and len(cache) >= 4096:
+            cache.clear()
+        cache[key] = (nodes, object_plan)  # the nodes are kept alive so that their ids stay unique
+        return object_plan
 
     def complete_object_value(
         self,
@@ -403,15 +475,10 @@ class LeanExecutor(ExecutorThrowingOnIncremental):
     ) -> Any:
         if type(result) is dict and self._plain():
             plan = self._object_plan(return_type, field_details_list)
-            if plan:
-                completed: dict[str, Any] = {}
-                for response_name, key, coerce, exact in plan:
-                    value = _coerced(result, key, coerce, exact)
-                    if value is Undefined:
-                        break
-                    completed[response_name] = value
-                else:
-                    return completed
+            if plan is not None:
+                completed = plan[1]([result])
+                if completed is not None:
+                    return completed[0]
         return super().complete_object_value(return_type, field_details_list, info, path, result, position_context)
 
     def complete_list_value(
@@ -432,8 +499,8 @@ class LeanExecutor(ExecutorThrowingOnIncremental):
                 and self.get_stream_usage(field_details_list, path) is None
             ):
                 plan = self._object_plan(inner, field_details_list)
-                if plan:
-                    completed = _complete_items(result, plan)
+                if plan is not None:
+                    completed = plan[1](result)
                     if completed is not None:
                         return completed
         return super().complete_list_value(return_type, field_details_list, info, path, result, position_context)

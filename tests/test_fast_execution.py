@@ -267,3 +267,42 @@ def test_values_used_unchanged_skip_coercion_and_others_do_not() -> None:
     required = _operation_plan(schema, parse(ECHO_REQUIRED), None)
     assert required is not None
     assert required.variables({"ids": ["a"]}) is None  # $n has a default: graphql-core applies it
+
+
+def test_object_plans_follow_skip_and_include_whatever_ran_before() -> None:
+    """Plans of an operation without directives are kept across executions; with a directive the
+    grouping depends on the variables, so the same document answers each set of values rightly."""
+    items({"id": 1, "n": 2, "name": "a"}, {"id": 2, "n": 3, "name": "b"})
+    document = parse("query Q($s: Boolean!) { items { id n @skip(if: $s) name @include(if: $s) } }")
+    for skip, fields in ((False, ["id", "n"]), (True, ["id", "name"]), (False, ["id", "n"])):
+        results = [
+            execute(schema, document, variable_values={"s": skip}, executor_class=cls, is_awaitable=is_awaitable)
+            for cls in (LeanExecutor, ExecutorThrowingOnIncremental)
+        ]
+        lean, stock = (r.formatted for r in results if isinstance(r, ExecutionResult))
+        assert lean == stock
+        assert [list(row) for row in lean["data"]["items"]] == [fields, fields]
+    static = parse("{ items { id n } }")  # no directive: one plan, kept across executions
+    for _ in range(2):
+        lean, stock = both("{ items { id n } }")
+        assert lean == stock
+    result = execute(schema, static, executor_class=LeanExecutor, is_awaitable=is_awaitable)
+    assert isinstance(result, ExecutionResult) and result.data == {"items": [{"id": "1", "n": 2}, {"id": "2", "n": 3}]}
+
+
+def test_completers_take_any_key_as_a_literal() -> None:
+    """A completer is Python written per plan: keys and names are repr()'d literals, never code."""
+    from graphql import GraphQLID, GraphQLString
+
+    from byway.fast_execution import _completer
+
+    hostile = "x'] or __import__('os').system('false') or ['"
+    plan = [
+        ("a", hostile, GraphQLString.coerce_output_value, str),
+        ('b"\n', "k\\", GraphQLID.coerce_output_value, None),
+    ]
+    complete = _completer(plan)
+    assert complete([{hostile: "v", "k\\": 7}]) == [{"a": "v", 'b"\n': "7"}]
+    assert complete([{hostile: None, "k\\": 7}]) is None  # null: the general path decides
+    assert complete(["not a dict"]) is None
+    assert _completer(list(plan)) is complete  # one completer per plan
