@@ -56,7 +56,7 @@ from bench_world import (
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
-from byway.app import create_app
+from byway.app import create_app, served
 from byway.client import HttpTransport
 from byway.host import Host
 from byway.testing import free_port, host_of, make_settings
@@ -224,7 +224,7 @@ async def running_world(
         settings = make_settings(
             Path(tmp) / "data", database_url=database_url, plugins={"authentication": FAST_HASHING}
         )
-        app = create_app(settings, core_plugins())
+        app = served(create_app(settings, core_plugins()))  # as ``byway serve`` runs it (tune_gc)
         async with contextlib.AsyncExitStack() as stack:
             if live:
                 base_url = await stack.enter_async_context(live_uvicorn(app))

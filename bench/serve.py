@@ -14,7 +14,7 @@ from pathlib import Path
 import uvicorn
 from bench_world import core_plugins
 
-from byway.app import create_app
+from byway.app import create_app, served
 from byway.logs import setup_logging
 from byway.testing import make_settings
 
@@ -26,5 +26,5 @@ if __name__ == "__main__":
     args = parser.parse_args()
     settings = make_settings(args.data_dir, database_url=args.database_url, auto_migrate=False)
     setup_logging(settings)  # as ``byway serve`` does: an access-log line per request
-    app = create_app(settings, core_plugins())
+    app = served(create_app(settings, core_plugins()))  # as ``byway serve`` runs it (tune_gc)
     uvicorn.run(app, host="127.0.0.1", port=args.port, workers=1, log_level="warning", access_log=False)

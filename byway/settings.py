@@ -156,6 +156,10 @@ class Settings:
     #: How SQLite databases are driven: ``inline`` (sqlite3 on the event loop, a worker thread only
     #: to wait for a lock) or ``aiosqlite`` (every statement on a thread); see docs/performance.md.
     sqlite_driver: str = "inline"
+    #: A served process (``byway serve``), once started, freezes what start-up allocated out of the
+    #: garbage collector's sight and lets this many allocations happen between young collections
+    #: (Python's default is 700); 0 leaves the collector as Python sets it. See docs/performance.md.
+    gc_young_threshold: int = 20_000
     #: A pooled PostgreSQL connection idle longer than this is pinged before use (0: before every use).
     database_ping_after_idle_seconds: float = 10.0
     #: Where people reach this site (links in emails); empty means ``self_url``.
@@ -247,6 +251,8 @@ class Settings:
             raise ConfigurationError(f"BYWAY_ENV must be 'dev' or 'production', not {self.env!r}")
         if self.transport not in {"inprocess", "http"}:
             raise ConfigurationError(f"BYWAY_TRANSPORT must be 'inprocess' or 'http', not {self.transport!r}")
+        if self.gc_young_threshold < 0:
+            raise ConfigurationError(f"BYWAY_GC_YOUNG_THRESHOLD must be 0 or more, not {self.gc_young_threshold}")
         if self.sqlite_driver not in {"inline", "aiosqlite"}:
             raise ConfigurationError(f"BYWAY_SQLITE_DRIVER must be 'inline' or 'aiosqlite', not {self.sqlite_driver!r}")
         if self.is_production and self.jwt_secret == DEV_JWT_SECRET:
