@@ -156,6 +156,8 @@ def record_call(host: Host, record: CallRecord, result: CallResult) -> None:
         metrics.call_retries.labels(*labels).inc(result.retries)
     if result.outcome == "UPSTREAM_UNAVAILABLE":
         metrics.call_unavailable.labels(*labels).inc()
+    if not call_log.isEnabledFor(logging.DEBUG):
+        return
     call_log.debug(
         "%s -> %s.%s over %s: %s in %.1f ms",
         record.caller,

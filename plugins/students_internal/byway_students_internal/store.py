@@ -114,7 +114,7 @@ async def enrolled_course_ids(session: byway.Readable, student_id: str, course_i
     stmt = select(enrollments.c.course_id).where(
         enrollments.c.student_id == student_id, enrollments.c.course_id.in_(set(course_ids))
     )
-    return set((await session.execute(stmt)).scalars())
+    return set((await session.execute(stmt)).scalars().all())
 
 
 async def enrolled_course_ids_of_user(session: byway.Readable, user_id: str, course_ids: Sequence[str]) -> set[str]:
@@ -123,7 +123,7 @@ async def enrolled_course_ids_of_user(session: byway.Readable, user_id: str, cou
     if not course_ids:
         return set()
     params = {"user_id": user_id, "course_ids": list(course_ids)}
-    return set((await session.execute(_ENROLLED_OF_USER, params)).scalars())
+    return set((await session.execute(_ENROLLED_OF_USER, params)).scalars().all())  # all(): one fetchall
 
 
 #: Built once (the page's hot path): building a statement with 50 literal ids costs more than
