@@ -66,11 +66,17 @@ class DataLoader(Generic[K, V]):
         ``load`` per item, the same single batch.
         """
         known = self._values
-        missing = [key for key in dict.fromkeys(keys) if key not in known and key not in self._cache]
+        if not known and not self._cache:  # the loader's first use (a page's list): every key is missing
+            missing = list(dict.fromkeys(keys))
+        else:
+            missing = [key for key in dict.fromkeys(keys) if key not in known and key not in self._cache]
         if missing:
             values = list(await self._batch(missing))
             if len(values) != len(missing):
                 raise RuntimeError(f"DataLoader batch returned {len(values)} values for {len(missing)} keys")
+            if not known and not self._cache:  # still nothing else loaded meanwhile: keep them all
+                known.update(zip(missing, values, strict=True))
+                return [known[key] for key in keys]
             for key, value in zip(missing, values, strict=True):
                 if key not in self._cache:  # a concurrent load may have cached it meanwhile
                     known.setdefault(key, value)

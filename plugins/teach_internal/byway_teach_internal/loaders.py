@@ -37,8 +37,8 @@ def enrollment_loader(ctx: byway.RequestContext) -> byway.DataLoader[str, bool]:
                 )
             except byway.CrossPluginError as exc:
                 raise exc.for_caller("Could not check your enrollments") from exc
-            for status in data.get("enrollmentStatus") or []:
-                enrolled[status["courseId"]] = bool(status["enrolled"])
+            statuses = data.get("enrollmentStatus") or []
+            enrolled.update((status["courseId"], bool(status["enrolled"])) for status in statuses)
         return [enrolled.get(course_id, False) for course_id in course_ids]
 
     return ctx.loader("teach-internal.enrollment", batch)
