@@ -22,14 +22,17 @@ other value, a missing one, a default, an input object or a custom scalar takes 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeGuard, TypeVar
+from typing import Any, NamedTuple, TypeGuard, TypeVar
 
 from graphql import (
     BREAK,
     DocumentNode,
+    ExecutionResult,
+    FieldNode,
     FragmentDefinitionNode,
     GraphQLBoolean,
     GraphQLError,
+    GraphQLField,
     GraphQLID,
     GraphQLInt,
     GraphQLList,
@@ -38,6 +41,7 @@ from graphql import (
     GraphQLSchema,
     GraphQLString,
     OperationDefinitionNode,
+    OperationType,
     Undefined,
     assert_valid_schema,
     default_field_resolver,
@@ -47,12 +51,13 @@ from graphql import (
     is_object_type,
     visit,
 )
-from graphql.execution.collect_fields import FragmentDetails
+from graphql.execution.collect_fields import FieldDetails, FragmentDetails
 from graphql.execution.executor import Executor
 from graphql.execution.executor_throwing_on_incremental import ExecutorThrowingOnIncremental
 from graphql.execution.get_variable_signature import GraphQLVariableSignature, get_variable_signature
-from graphql.execution.values import VariableValues, VariableValueSource
+from graphql.execution.values import VariableValues, VariableValueSource, get_argument_values
 from graphql.language import Visitor
+from graphql.pyutils import Path
 from graphql.pyutils import is_awaitable as graphql_is_awaitable
 
 _NEVER_AWAITABLE: frozenset[type] = frozenset({str, int, float, bool, type(None), dict, list, tuple})
@@ -209,10 +214,10 @@ def _unchanged_check(type_: Any) -> _Check | None:
         item_type = type_.of_type
         item_kind = _same_value_kind(item_type.of_type if isinstance(item_type, GraphQLNonNull) else item_type)
         if item_kind is str or item_kind is bool:  # the common [ID!]: one pass over the items
-            nullable_items = not isinstance(item_type, GraphQLNonNull)
+            allowed = {item_kind} if isinstance(item_type, GraphQLNonNull) else {item_kind, type(None)}
             return lambda value: value is None or (
                 type(value) is list  # a single value as a list of one, a tuple...: the general path
-                and all(type(item) is item_kind or (nullable_items and item is None) for item in value)
+                and set(map(type, value)) <= allowed  # the items' exact types, in C
             )
         item_check = _unchanged_check(item_type)
         if item_check is None:
@@ -348,6 +353,49 @@ class _DirectiveFinder(Visitor):
         return BREAK
 
 
+#: ``(id(schema), id(operation))`` -> (the operation, kept alive; its single root field or None).
+_single_roots: dict[tuple[int, int], tuple[OperationDefinitionNode, _SingleRoot | None]] = {}
+
+
+class _SingleRoot(NamedTuple):
+    """The one root field of a query without directives: what ``execute_operation`` collects."""
+
+    root_type: GraphQLObjectType
+    response_name: str
+    field_details_list: list[FieldDetails]
+    field: GraphQLField
+
+
+def _single_root(executor: Executor[Any]) -> _SingleRoot | None:
+    """The executor's operation as one root field, found once per operation; None when it is not
+    a query, has a directive, selects several root fields, a fragment or a meta field."""
+    operation = executor.operation
+    key = (id(executor.schema), id(operation))
+    found = _single_roots.get(key)
+    if found is not None and found[0] is operation:
+        return found[1]
+    root: _SingleRoot | None = None
+    selections = operation.selection_set.selections
+    root_type = executor.schema.query_type
+    if (
+        operation.operation is OperationType.QUERY
+        and root_type is not None
+        and len(selections) == 1
+        and isinstance(selections[0], FieldNode)
+        and not selections[0].name.value.startswith("__")
+        and _without_directives(operation, executor.fragment_definitions)
+    ):
+        node = selections[0]
+        field = root_type.fields.get(node.name.value)
+        if field is not None:
+            response_name = node.alias.value if node.alias else node.name.value
+            root = _SingleRoot(root_type, response_name, [FieldDetails(node, None)], field)
+    if len(_single_roots) >= 4096:
+        _single_roots.clear()
+    _single_roots[key] = (operation, root)
+    return root
+
+
 class LeanExecutor(ExecutorThrowingOnIncremental):
     """graphql-core's executor with the plain-leaf short path (see the module docstring).
 
@@ -425,6 +473,55 @@ class LeanExecutor(ExecutorThrowingOnIncremental):
             hooks,
             **custom_args,
         )
+
+    def execute_operation(self, serially: bool | None = None) -> Any:
+        """graphql-core's ``execute_operation``; a query of one root field (the shape of every
+        cross-plugin call) is run here without the machinery for several fields: the same
+        ``execute_field`` steps (resolve info, arguments, resolver, completion) and the same
+        error handling (``handle_field_error``: a non-null root field's error nulls ``data``),
+        in one coroutine instead of five."""
+        root = None if serially or self.abort_signal is not None or self.hooks is not None else _single_root(self)
+        if root is None or not self._plain():
+            return super().execute_operation(serially)
+        root_type, response_name, field_details_list, field = root
+        node = field_details_list[0].node
+        path = Path(None, response_name, root_type.name)
+        info = self.build_resolve_info(field, [node], root_type, path)
+        try:
+            args = (
+                get_argument_values(field, node, self.variable_values, None, self.hide_suggestions)
+                if field.args or node.arguments
+                else {}
+            )
+            result = (field.resolve or self.field_resolver)(self.root_value, info, **args)
+            if self.is_awaitable(result):
+                return self._single_root_awaited(root, info, path, result)
+            completed = self.complete_value(field.type, field_details_list, info, path, result, None)
+            if self.is_awaitable(completed):
+                return self._single_root_awaited(root, info, path, None, completed)
+        except Exception as raw_error:
+            return self._single_root_error(root, path, raw_error)
+        return self.build_response({response_name: completed})
+
+    async def _single_root_awaited(
+        self, root: _SingleRoot, info: Any, path: Path, result: Any, completing: Any = None
+    ) -> ExecutionResult:
+        try:
+            if completing is None:
+                resolved = await result
+                completing = self.complete_value(root.field.type, root.field_details_list, info, path, resolved, None)
+            completed = await completing if self.is_awaitable(completing) else completing
+        except Exception as raw_error:
+            return self._single_root_error(root, path, raw_error)
+        return self.build_response({root.response_name: completed})  # type: ignore[return-value]
+
+    def _single_root_error(self, root: _SingleRoot, path: Path, raw_error: Exception) -> ExecutionResult:
+        try:
+            self.handle_field_error(raw_error, root.field.type, root.field_details_list, path)
+        except GraphQLError as error:  # a non-null root field: the whole data is null
+            self.collected_errors.add(error, None)
+            return self.build_response(None)  # type: ignore[return-value]
+        return self.build_response({root.response_name: None})  # type: ignore[return-value]
 
     def _plain(self) -> bool:
         return self.field_resolver is default_field_resolver and not self.middleware_manager

@@ -17,6 +17,10 @@ type Query {
   maybe: [Item]!
   one: Item
   echo(id: ID, ids: [ID!], s: String, i: Int, b: Boolean, k: Kind, f: Float, in: Filter): String
+  boom: String
+  boomRequired: String!
+  boomLater: Item
+  boomLaterRequired: [Item!]!
 }
 input Filter { word: String! limit: Int = 3 }
 type Item {
@@ -56,6 +60,18 @@ async def resolve_one(*_: Any) -> Any:
 @query.field("echo")
 def resolve_echo(*_: Any, **args: Any) -> str:
     return repr(sorted(args.items()))
+
+
+@query.field("boom")
+@query.field("boomRequired")
+def resolve_boom(*_: Any) -> Any:
+    raise ValueError("boom")
+
+
+@query.field("boomLater")
+@query.field("boomLaterRequired")
+async def resolve_boom_later(*_: Any) -> Any:
+    raise ValueError("boom later")
 
 
 @item.field("shout")
@@ -306,3 +322,31 @@ def test_completers_take_any_key_as_a_literal() -> None:
     assert complete([{hostile: None, "k\\": 7}]) is None  # null: the general path decides
     assert complete(["not a dict"]) is None
     assert _completer(list(plan)) is complete  # one completer per plan
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        "{ boom }",
+        "{ boomRequired }",
+        "{ boomLater { id } }",
+        "{ boomLaterRequired { id } }",
+        "{ alias: boomRequired }",
+        "{ one { id n } }",
+        "{ one { id shout } }",
+        "{ maybe { id } }",
+        "{ echo(s: \"x\", i: 3) }",
+        "{ a: echo(i: 1) b: echo(i: 2) }",  # two root fields: graphql-core's own path
+        "{ __typename }",
+        "{ items { ...F } } fragment F on Item { id n }",
+    ],
+)
+async def test_one_root_field_gives_graphql_cores_data_and_errors(document: str) -> None:
+    """A query of one root field runs without graphql-core's several-fields machinery: a resolver's
+    error, sync or awaited, in a nullable or non-null root field, gives graphql-core's result."""
+    items({"id": 1, "n": 2, "name": "a"}, {"id": 2, "n": None, "name": "b"})
+    lean, stock = await both_async(document)
+    assert lean == stock
+    if "boom" in document:
+        assert lean["errors"][0]["message"].startswith("boom")
+        assert lean["data"] is None if "Required" in document else list(lean["data"].values()) == [None]
