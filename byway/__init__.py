@@ -57,6 +57,8 @@ _PUBLIC: dict[str, str] = {
     "one_of": "byway.db",
     "Reader": "byway.db",
     "Readable": "byway.db",
+    "Prepared": "byway.prepared",
+    "scalars": "byway.prepared",
     "read_json": "byway.web",
     "read_body": "byway.web",
     "load_plugin_config": "byway.plugin_config",
@@ -108,6 +110,8 @@ if TYPE_CHECKING:
     from byway.errors import Unauthenticated as Unauthenticated
     from byway.errors import UpstreamUnavailable as UpstreamUnavailable
     from byway.plugin_config import load_plugin_config as load_plugin_config
+    from byway.prepared import Prepared as Prepared
+    from byway.prepared import scalars as scalars
     from byway.runtime import PluginRuntime as PluginRuntime
     from byway.web import read_body as read_body
     from byway.web import read_json as read_json

@@ -35,6 +35,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from byway.prepared import Prepared
 from byway.security import secure_file
 from byway.sqlite_inline import inline_creator, is_busy, waiting_for_locks
 
@@ -337,6 +338,12 @@ class Reader(ABC):
         """Run a statement; the first column of its first row (None without rows)."""
         return (await self.execute(statement, params)).scalar()
 
+    async def scalars(self, statement: Prepared | Executable, params: dict[str, Any] | None = None) -> list[Any]:
+        """Run a statement; the first column of every row (a :class:`~byway.prepared.Prepared`
+        one through the SQLite driver directly where it can: see :mod:`byway.prepared`)."""
+        plain = statement.statement if isinstance(statement, Prepared) else statement
+        return list((await self.execute(plain, params)).scalars().all())
+
     @abstractmethod
     def get_bind(self) -> Connection:
         """The connection (``.dialect.name`` tells SQLite from PostgreSQL), as a session's ``get_bind()``."""
@@ -377,6 +384,13 @@ class _InlineReader(Reader):
             if not is_busy(exc.orig):
                 raise
         return await asyncio.to_thread(self._waiting, statement, params)
+
+    async def scalars(self, statement: Prepared | Executable, params: dict[str, Any] | None = None) -> list[Any]:
+        if isinstance(statement, Prepared):
+            values = statement.driver_scalars(self._connection, params)
+            if values is not None:
+                return values
+        return await super().scalars(statement, params)
 
     def get_bind(self) -> Connection:
         return self._connection

@@ -23,7 +23,7 @@ from byway.execution import GraphQLExecutor
 from byway.metrics import PluginMetrics
 from byway.plugins import LoadedPlugin
 from byway.settings import Settings
-from byway.telemetry import operation_span
+from byway.telemetry import observe_operation_errors, operation_span
 
 if TYPE_CHECKING:
     from byway.host import Host
@@ -176,14 +176,25 @@ class PluginRuntime:
         """
         if self.executor is None:
             raise RuntimeError(f"plugin {self.name!r} has no GraphQL API")
+        if request is None and not self.host.tracing.exporting:
+            # In-process with no span exported: the caller's call span stays the current one (its
+            # trace id is in this plugin's log lines); only the errors are counted.
+            status, body = await self._run_operation(query, variables, operation_name, token, None)
+            observe_operation_errors(self, body)
+            return status, body
         with operation_span(self, query, operation_name, request) as observe:
-            try:
-                principal = self.authenticate(token)
-            except Unauthenticated as exc:
-                error = {"message": exc.message, "extensions": {"code": UNAUTHENTICATED}}
-                status, body = 401, {"data": None, "errors": [error]}
-            else:
-                context = RequestContext(self, principal, request)
-                status, body = await self.executor.run(query, variables, operation_name, context)
+            status, body = await self._run_operation(query, variables, operation_name, token, request)
             observe(body)
         return status, body
+
+    async def _run_operation(
+        self, query: Any, variables: Any, operation_name: Any, token: str | None, request: Request | None
+    ) -> tuple[int, dict[str, Any]]:
+        assert self.executor is not None
+        try:
+            principal = self.authenticate(token)
+        except Unauthenticated as exc:
+            error = {"message": exc.message, "extensions": {"code": UNAUTHENTICATED}}
+            return 401, {"data": None, "errors": [error]}
+        context = RequestContext(self, principal, request)
+        return await self.executor.run(query, variables, operation_name, context)

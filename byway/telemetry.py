@@ -92,6 +92,13 @@ def _first_code(body: dict[str, Any]) -> str | None:
     return code if isinstance(code, str) else "INTERNAL"
 
 
+def observe_operation_errors(runtime: PluginRuntime, body: dict[str, Any]) -> None:
+    """Count the errors of one GraphQL operation's response by code."""
+    errors = body.get("errors")
+    if errors:
+        runtime.host.metrics.observe_graphql_errors(runtime.name, errors)
+
+
 @contextmanager
 def operation_span(
     runtime: PluginRuntime, query: Any, operation_name: Any, request: Request | None
@@ -105,9 +112,7 @@ def operation_span(
     observation = _current.get() if request is not None else None
 
     def done(body: dict[str, Any]) -> str | None:
-        errors = body.get("errors")
-        if errors:
-            host.metrics.observe_graphql_errors(runtime.name, errors)
+        observe_operation_errors(runtime, body)
         return _first_code(body)
 
     if request is not None:

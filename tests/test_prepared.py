@@ -1,0 +1,166 @@
+"""byway.Prepared / byway.scalars: on inline SQLite a reader fetches a prepared statement's rows
+through the driver, with the same values SQLAlchemy gives; everywhere else SQLAlchemy runs it."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Boolean, Column, Integer, MetaData, String, Table, bindparam, event, insert, select
+from sqlalchemy.exc import OperationalError, StatementError
+
+import byway
+from byway.db import PluginDatabase, UTCDateTime
+from byway.prepared import Prepared
+from byway.testing import POSTGRES_ADMIN_URL, drop_postgres_databases, postgres_available
+
+metadata = MetaData()
+rows = Table(
+    "rows",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(50)),
+    Column("flag", Boolean),
+    Column("at", UTCDateTime()),
+)
+AT = datetime(2026, 11, 30, 8, 30, tzinfo=UTC)
+DATA = [
+    {"id": 1, "name": "ada", "flag": True, "at": AT},
+    {"id": 2, "name": "bob", "flag": False, "at": None},
+    {"id": 3, "name": None, "flag": None, "at": AT},
+]
+
+BY_NAMES = Prepared(select(rows.c.id).where(byway.one_of(rows.c.name, "names")).order_by(rows.c.id))
+FLAGS = Prepared(select(rows.c.flag).where(rows.c.id >= bindparam("low")).order_by(rows.c.id))
+TIMES = Prepared(select(rows.c.at).where(rows.c.name != bindparam("not_name")).order_by(rows.c.id))
+EXPANDING = Prepared(select(rows.c.id).where(rows.c.id.in_(bindparam("ids", expanding=True))).order_by(rows.c.id))
+LITERAL = Prepared(select(rows.c.id).where(rows.c.name == "ada"))
+CASES: list[tuple[Prepared, dict[str, Any], list[Any]]] = [
+    (BY_NAMES, {"names": ["bob", "ada", "eve"]}, [1, 2]),
+    (FLAGS, {"low": 1}, [True, False, None]),
+    (TIMES, {"not_name": "bob"}, [AT]),
+    (EXPANDING, {"ids": [2, 3]}, [2, 3]),
+    (LITERAL, {}, [1]),
+]
+
+
+async def opened(url: str, driver: str = "inline") -> PluginDatabase:
+    db = PluginDatabase("t", url, sqlite_driver=driver)
+    await db.open(create_database=True)
+    async with db.engine.begin() as conn:
+        await conn.run_sync(metadata.drop_all)
+        await conn.run_sync(metadata.create_all)
+        await conn.execute(insert(rows), DATA)
+    return db
+
+
+@pytest.fixture(scope="module")
+def postgres_up() -> bool:
+    return postgres_available()
+
+
+@pytest.fixture(params=["inline", "aiosqlite", "postgres"])
+async def db(request: pytest.FixtureRequest, tmp_path: Path, postgres_up: bool) -> AsyncIterator[PluginDatabase]:
+    if request.param != "postgres":
+        database = await opened(f"sqlite:///{tmp_path / 'prepared.db'}", request.param)
+        yield database
+        await database.close()
+        return
+    if not postgres_up:
+        if os.environ.get("BYWAY_TEST_POSTGRES") == "required":
+            pytest.fail("PostgreSQL is required (BYWAY_TEST_POSTGRES=required) but not reachable")
+        pytest.skip("PostgreSQL not reachable")
+    prefix = f"byway_t{uuid.uuid4().hex[:10]}_"
+    database = await opened(f"{POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/{prefix}prepared")
+    try:
+        yield database
+    finally:
+        await database.close()
+        await drop_postgres_databases(prefix)
+
+
+@pytest.mark.parametrize(("statement", "params", "expected"), CASES)
+async def test_prepared_statements_give_sqlalchemys_values_everywhere(
+    db: PluginDatabase, statement: Prepared, params: dict[str, Any], expected: list[Any]
+) -> None:
+    """Readers and sessions, inline SQLite, aiosqlite and PostgreSQL: the same values (a
+    timezone-aware datetime through UTCDateTime's processors, booleans, nulls)."""
+    async with db.reader() as reader:
+        assert await reader.scalars(statement, params) == expected
+        assert await byway.scalars(reader, statement, params) == expected
+        plain = (await reader.execute(statement.statement, params)).scalars().all()
+        assert plain == expected
+    async with db.sessions() as session:
+        assert await byway.scalars(session, statement, params) == expected
+
+
+async def test_on_inline_sqlite_the_driver_answers_without_sqlalchemy(tmp_path: Path) -> None:
+    db = await opened(f"sqlite:///{tmp_path / 'driver.db'}")
+    try:
+        async with db.reader() as reader:
+            connection = reader.get_bind()
+            for statement, params, expected in CASES:
+                driven = statement.driver_scalars(connection, params)
+                if statement is EXPANDING:  # rendered per call by SQLAlchemy: not for the driver
+                    assert driven is None
+                else:
+                    assert driven == expected
+    finally:
+        await db.close()
+
+
+async def test_statement_listeners_see_every_prepared_statement(tmp_path: Path) -> None:
+    """A before_cursor_execute listener (the statement counters) makes SQLAlchemy run it."""
+    db = await opened(f"sqlite:///{tmp_path / 'counted.db'}")
+    seen: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(statement)
+
+    try:
+        engine = db.sync_engines[-1]
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            async with db.reader() as reader:
+                assert await reader.scalars(BY_NAMES, {"names": ["ada"]}) == [1]
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        assert len(seen) == 1 and "json_each" in seen[0]
+        async with db.reader() as reader:
+            assert await reader.scalars(BY_NAMES, {"names": ["bob"]}) == [2]
+        assert len(seen) == 1  # no listener: the driver ran it, unseen
+    finally:
+        await db.close()
+
+
+async def test_bad_parameters_get_sqlalchemys_errors(tmp_path: Path) -> None:
+    db = await opened(f"sqlite:///{tmp_path / 'bad.db'}")
+    try:
+        async with db.reader() as reader:
+            with pytest.raises(StatementError, match="low"):
+                await reader.scalars(FLAGS, {})
+            with pytest.raises(StatementError):
+                await reader.scalars(BY_NAMES, {"names": "not a list"})
+            assert await reader.scalars(FLAGS, {"low": 3}) == [None]  # the connection still works
+    finally:
+        await db.close()
+
+
+async def test_a_failing_statement_is_reported_by_sqlalchemy(tmp_path: Path) -> None:
+    """The driver's own error is never raised: SQLAlchemy runs the statement again and reports it
+    (as it also waits for a lock the driver met: ``Reader.execute``)."""
+    db = await opened(f"sqlite:///{tmp_path / 'gone.db'}")
+    try:
+        async with db.engine.begin() as conn:
+            await conn.run_sync(metadata.drop_all)
+        async with db.reader() as reader:
+            assert FLAGS.driver_scalars(reader.get_bind(), {"low": 1}) is None
+            with pytest.raises(OperationalError, match="no such table"):
+                await reader.scalars(FLAGS, {"low": 1})
+    finally:
+        await db.close()
