@@ -345,8 +345,8 @@ class Reader(ABC):
         return list((await self.execute(plain, params)).scalars().all())
 
     @abstractmethod
-    def get_bind(self) -> Connection:
-        """The connection (``.dialect.name`` tells SQLite from PostgreSQL), as a session's ``get_bind()``."""
+    def get_bind(self) -> Connection | Engine:
+        """The connection or engine (``.dialect.name`` tells SQLite from PostgreSQL), as a session's ``get_bind()``."""
 
 
 #: What store functions that only read accept: a session or a :class:`Reader`.
@@ -367,65 +367,91 @@ class _ConnectionReader(Reader):
 
 
 class _InlineReader(Reader):
-    """A reader on a synchronous SQLite connection, used on the event loop's thread.
+    """A reader of an inline SQLite database, used on the event loop's thread.
 
-    The connection's busy timeout is 0: a statement that would wait for a lock fails at once
+    A statement through SQLAlchemy runs on a connection of the readers' pool, taken at the
+    block's first such statement (a :class:`~byway.prepared.Prepared` one needs none: it runs on
+    this thread's driver connection of the database, see :meth:`PluginDatabase.driver_connection`).
+    The connections' busy timeout is 0: a statement that would wait for a lock fails at once
     (WAL readers rarely meet one: a checkpoint, a recovery) and is run again on a worker thread
     with the full busy timeout, so the loop never waits.
     """
 
-    def __init__(self, connection: Connection) -> None:
-        self._connection = connection
+    __slots__ = ("_connection", "_database")
+
+    def __init__(self, database: PluginDatabase) -> None:
+        self._database = database
+        self._connection: Connection | None = None
+
+    async def _pooled(self) -> Connection:
+        if self._connection is None:
+            engine = self._database._read_engine
+            assert engine is not None
+            try:
+                self._connection = engine.connect()
+            except OperationalError as exc:  # a new connection's pragmas met a lock
+                if not is_busy(exc.orig):
+                    raise
+                self._connection = await asyncio.to_thread(_connect_waiting, engine)
+        return self._connection
 
     async def execute(self, statement: Executable, params: dict[str, Any] | None = None) -> Result[Any]:
+        connection = await self._pooled()
         try:
-            return self._connection.execute(statement, params)
+            return connection.execute(statement, params)
         except OperationalError as exc:
             if not is_busy(exc.orig):
                 raise
-        return await asyncio.to_thread(self._waiting, statement, params)
+        return await asyncio.to_thread(_waiting, connection, statement, params)
 
     async def scalars(self, statement: Prepared | Executable, params: dict[str, Any] | None = None) -> list[Any]:
         if isinstance(statement, Prepared):
-            values = statement.driver_scalars(self._connection, params)
-            if values is not None:
-                return values
+            engine = self._database._read_engine
+            driver = self._database.driver_connection()
+            if engine is not None and driver is not None:
+                values = statement.driver_scalars(engine, driver, params)
+                if values is not None:
+                    return values
         return await super().scalars(statement, params)
 
-    def get_bind(self) -> Connection:
-        return self._connection
+    def get_bind(self) -> Engine:
+        engine = self._database._read_engine
+        assert engine is not None
+        return engine
 
-    def _waiting(self, statement: Executable, params: dict[str, Any] | None) -> Result[Any]:
-        raw = self._connection.connection.dbapi_connection
-        assert raw is not None
-        with waiting_for_locks(raw, SQLITE_BUSY_TIMEOUT * 1000):
-            return self._connection.execute(statement, params)
+    def close(self) -> None:
+        """Give the pooled connection back, if the block took one."""
+        if self._connection is not None:
+            connection, self._connection = self._connection, None
+            connection.close()
+
+
+def _waiting(connection: Connection, statement: Executable, params: dict[str, Any] | None) -> Result[Any]:
+    """Run a statement on a worker thread, waiting for locks (the inline busy timeout is 0)."""
+    raw = connection.connection.dbapi_connection
+    assert raw is not None
+    with waiting_for_locks(raw, SQLITE_BUSY_TIMEOUT * 1000):
+        return connection.execute(statement, params)
 
 
 class _ReaderBlock:
     """``async with database.reader() as db``: a plain class, the hot path of every page."""
 
-    __slots__ = ("_around", "_async_connection", "_connection", "_database")
+    __slots__ = ("_around", "_async_connection", "_database", "_inline")
 
     def __init__(self, database: PluginDatabase, around: AbstractContextManager[Any] | None) -> None:
         self._database = database
         self._around = around
-        self._connection: Connection | None = None
+        self._inline: _InlineReader | None = None
         self._async_connection: AsyncConnection | None = None
 
     async def __aenter__(self) -> Reader:
         if self._around is not None:
             self._around.__enter__()
         try:
-            read_engine = self._database._read_engine
-            if read_engine is not None:
-                try:
-                    self._connection = read_engine.connect()
-                except OperationalError as exc:  # a new connection's pragmas met a lock
-                    if not is_busy(exc.orig):
-                        raise
-                    self._connection = await asyncio.to_thread(_connect_waiting, read_engine)
-                return _InlineReader(self._connection)
+            if self._database._read_engine is not None:
+                self._inline = _InlineReader(self._database)
+                return self._inline
             self._async_connection = await self._database.engine.connect()
             if not self._database.is_sqlite:
                 # Autocommit: no BEGIN before the first statement and no ROLLBACK at the end,
@@ -441,9 +467,9 @@ class _ReaderBlock:
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         try:
-            if self._connection is not None:
-                connection, self._connection = self._connection, None
-                connection.close()
+            if self._inline is not None:
+                inline, self._inline = self._inline, None
+                inline.close()
             elif self._async_connection is not None:
                 async_connection, self._async_connection = self._async_connection, None
                 await async_connection.close()
@@ -488,6 +514,8 @@ class PluginDatabase:
         self._sessions: async_sessionmaker[AsyncSession] | None = None
         #: The synchronous engine of readers (inline SQLite only; readers use ``engine`` otherwise).
         self._read_engine: Engine | None = None
+        #: Each event loop thread's driver connection for prepared reads (inline SQLite files only).
+        self._drivers: dict[int, sqlite3.Connection] = {}
         #: ``(device, inode)`` of the SQLite file when it was opened: readiness checks it is still that file.
         self.file_identity: tuple[int, int] | None = None
 
@@ -569,8 +597,39 @@ class PluginDatabase:
         self._engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
 
+    def driver_connection(self) -> sqlite3.Connection | None:
+        """This thread's own ``sqlite3`` connection to an inline SQLite file, for the statements a
+        reader runs on the driver directly (:class:`~byway.prepared.Prepared`): such a statement
+        runs and is fetched in one synchronous step, so no other task can use the connection
+        meanwhile, and it needs no connection of the pool. Opened with the readers' pragmas (busy
+        timeout 0); None when there is none (not an inline SQLite file, or opening met a lock)."""
+        ident = threading.get_ident()
+        connection = self._drivers.get(ident)
+        if connection is not None:
+            return connection
+        engine, path = self._read_engine, self.sqlite_path
+        if engine is None or path is None:
+            return None
+        uri = str(self.url.query.get("uri", "")).lower() in {"true", "1"}
+        connection = sqlite3.connect(path, timeout=0, check_same_thread=False, uri=uri)
+        try:
+            prepare = engine.dialect.on_connect()
+            if prepare is not None:
+                prepare(connection)
+            _inline_pragmas(connection, None)
+        except sqlite3.OperationalError as exc:
+            connection.close()
+            if is_busy(exc):
+                return None  # the pool's connection (and its wait on a worker thread) serves this read
+            raise
+        self._drivers[ident] = connection
+        return connection
+
     async def close(self) -> None:
         """Dispose the engine and its pool."""
+        drivers, self._drivers = self._drivers, {}
+        for connection in drivers.values():
+            connection.close()
         if self._engine is not None:
             await self._engine.dispose()
         if self._read_engine is not None:

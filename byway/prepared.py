@@ -20,7 +20,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Dialect, Select
+from sqlalchemy import Dialect, Engine, Select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -45,20 +45,21 @@ class Prepared:
         self.statement = statement
         self._plans: dict[str, _DriverPlan | None] = {}
 
-    def driver_scalars(self, connection: Connection, params: dict[str, Any] | None) -> list[Any] | None:
-        """The first column of every row, fetched through the SQLite driver of ``connection``;
-        None when SQLAlchemy must run the statement (see the module docstring)."""
-        engine = connection.engine
-        if engine.echo or connection.dispatch.before_cursor_execute or connection.dispatch.after_cursor_execute:
+    def driver_scalars(
+        self, engine: Engine, connection: sqlite3.Connection, params: dict[str, Any] | None
+    ) -> list[Any] | None:
+        """The first column of every row, fetched on ``connection`` (``engine``'s database, a
+        SQLite driver connection); None when SQLAlchemy must run the statement (see the module
+        docstring)."""
+        if engine.echo or engine.dispatch.before_cursor_execute or engine.dispatch.after_cursor_execute:
             return None
-        plan = self._plan(connection.dialect)
+        plan = self._plan(engine.dialect)
         if plan is None:
             return None
         try:
             values = plan.compiled.construct_params(params)
             arguments = [values[name] if process is None else process(values[name]) for name, process in plan.binds]
-            cursor = connection.connection.dbapi_connection.execute(plan.sql, arguments)  # type: ignore[union-attr]
-            rows = cursor.fetchall()
+            rows = connection.execute(plan.sql, arguments).fetchall()
         except (sqlite3.Error, SQLAlchemyError, LookupError, TypeError, ValueError):
             # SQLAlchemy runs it again: a lock to wait for, or the error as SQLAlchemy reports it
             # (a missing parameter, a value its type refuses, a failing statement).

@@ -3,7 +3,9 @@ through the driver, with the same values SQLAlchemy gives; everywhere else SQLAl
 
 from __future__ import annotations
 
+import asyncio
 import os
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -102,14 +104,14 @@ async def test_prepared_statements_give_sqlalchemys_values_everywhere(
 async def test_on_inline_sqlite_the_driver_answers_without_sqlalchemy(tmp_path: Path) -> None:
     db = await opened(f"sqlite:///{tmp_path / 'driver.db'}")
     try:
-        async with db.reader() as reader:
-            connection = reader.get_bind()
-            for statement, params, expected in CASES:
-                driven = statement.driver_scalars(connection, params)
-                if statement is EXPANDING:  # rendered per call by SQLAlchemy: not for the driver
-                    assert driven is None
-                else:
-                    assert driven == expected
+        engine, driver = db.sync_engines[-1], db.driver_connection()
+        assert driver is not None
+        for statement, params, expected in CASES:
+            driven = statement.driver_scalars(engine, driver, params)
+            if statement is EXPANDING:  # rendered per call by SQLAlchemy: not for the driver
+                assert driven is None
+            else:
+                assert driven == expected
     finally:
         await db.close()
 
@@ -158,9 +160,45 @@ async def test_a_failing_statement_is_reported_by_sqlalchemy(tmp_path: Path) -> 
     try:
         async with db.engine.begin() as conn:
             await conn.run_sync(metadata.drop_all)
+        driver = db.driver_connection()
+        assert driver is not None and FLAGS.driver_scalars(db.sync_engines[-1], driver, {"low": 1}) is None
         async with db.reader() as reader:
-            assert FLAGS.driver_scalars(reader.get_bind(), {"low": 1}) is None
             with pytest.raises(OperationalError, match="no such table"):
                 await reader.scalars(FLAGS, {"low": 1})
+    finally:
+        await db.close()
+
+
+async def test_prepared_reads_take_no_pooled_connection_and_each_thread_has_its_own(tmp_path: Path) -> None:
+    db = await opened(f"sqlite:///{tmp_path / 'threads.db'}")
+    try:
+        pool = db.sync_engines[-1].pool
+        async with db.reader() as reader:
+            assert await reader.scalars(FLAGS, {"low": 2}) == [False, None]
+            assert pool.checkedout() == 0  # type: ignore[attr-defined]  # the driver connection served it
+            assert (await reader.execute(select(rows.c.id).where(rows.c.id == 1))).scalar() == 1
+            assert pool.checkedout() == 1  # type: ignore[attr-defined]  # SQLAlchemy's statement took one
+        assert pool.checkedout() == 0  # type: ignore[attr-defined]  # and gave it back with the block
+
+        async def read_elsewhere() -> tuple[list[Any], Any]:
+            async with db.reader() as reader:
+                return await reader.scalars(FLAGS, {"low": 1}), db.driver_connection()
+
+        here = db.driver_connection()
+        values, there = await asyncio.to_thread(asyncio.run, read_elsewhere())
+        assert values == [True, False, None]
+        assert here is not None and there is not None and there is not here
+        assert db.driver_connection() is here
+    finally:
+        await db.close()
+    with pytest.raises(sqlite3.ProgrammingError):  # closed with the database
+        here.execute("SELECT 1")
+
+
+async def test_an_in_memory_database_has_no_driver_connection() -> None:
+    db = PluginDatabase("t", "sqlite://")
+    await db.open()
+    try:
+        assert db.driver_connection() is None
     finally:
         await db.close()
