@@ -124,6 +124,9 @@ def insert_for(bound: AsyncSession | AsyncConnection | Session | Connection | Re
     raise ValueError(f"byway supports SQLite and PostgreSQL databases, not {dialect!r}")
 
 
+_STR = frozenset({str})
+
+
 class _TextList(TypeDecorator[list[str]]):
     """A list of strings bound as ONE parameter: a JSON array on SQLite, a ``text[]`` on PostgreSQL."""
 
@@ -140,7 +143,10 @@ class _TextList(TypeDecorator[list[str]]):
         """The values as strings: a list on PostgreSQL, their JSON array on SQLite."""
         if isinstance(value, str) or not isinstance(value, list | tuple | set | frozenset):
             raise TypeError(f"one_of needs a list of strings, not {type(value).__name__}")
-        values = [str(item) for item in value]
+        if type(value) is list and set(map(type, value)) <= _STR:  # ids already, the usual case: no copy
+            values = value
+        else:
+            values = [str(item) for item in value]
         return values if dialect.name == "postgresql" else json.dumps(values)
 
 

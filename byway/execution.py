@@ -23,7 +23,6 @@ from graphql import (
     GraphQLError,
     GraphQLSchema,
     NoSchemaIntrospectionCustomRule,
-    execute,
     parse,
     specified_rules,
     validate,
@@ -33,7 +32,7 @@ from graphql.language import BREAK, OperationDefinitionNode, StringValueNode, Vi
 from byway.context import RequestContext
 from byway.declarations import GraphQLApi
 from byway.errors import BAD_USER_INPUT, INTERNAL, ByWayError
-from byway.fast_execution import LeanExecutor, is_awaitable
+from byway.fast_execution import execute_lean
 from byway.limits import MAX_INTROSPECTION_DEPTH, DocumentShape, document_shape, query_cost
 from byway.security import unsafe_text, unsafe_text_path
 
@@ -267,15 +266,13 @@ class GraphQLExecutor:
             error = _request_error(f"Query cost {cost} exceeds the limit of {self.max_cost}", "cost")
             return 400, {"errors": [error]}
         try:
-            result = execute(
+            result = execute_lean(
                 self.schema,
                 prepared.document,
-                context_value=context,
-                variable_values=variables,
-                operation_name=operation_name,
+                context,
+                variables,
+                operation_name,
                 hide_suggestions=not self.suggestions,
-                executor_class=LeanExecutor,
-                is_awaitable=is_awaitable,
             )
             if not isinstance(result, ExecutionResult):
                 result = await result

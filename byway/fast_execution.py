@@ -46,6 +46,7 @@ from graphql import (
     assert_valid_schema,
     default_field_resolver,
     default_type_resolver,
+    execute,
     is_leaf_type,
     is_non_null_type,
     is_object_type,
@@ -619,3 +620,52 @@ class LeanExecutor(ExecutorThrowingOnIncremental):
                     if value is not Undefined:
                         return value
         return super().execute_field(parent_type, source, field_details_list, path, position_context)
+
+
+def execute_lean(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    context_value: Any,
+    variable_values: dict[str, Any] | None,
+    operation_name: str | None,
+    *,
+    hide_suggestions: bool = False,
+) -> ExecutionResult | Awaitable[ExecutionResult]:
+    """graphql-core's ``execute`` with :class:`LeanExecutor`, without its wrappers (the check
+    for incremental delivery is made once per schema: with ``@defer`` or ``@stream`` defined,
+    graphql-core's ``execute`` runs and refuses it)."""
+    if _incremental(schema):
+        return execute(
+            schema,
+            document,
+            context_value=context_value,
+            variable_values=variable_values,
+            operation_name=operation_name,
+            hide_suggestions=hide_suggestions,
+            executor_class=LeanExecutor,
+            is_awaitable=is_awaitable,
+        )
+    executor = LeanExecutor.build(
+        schema,
+        document,
+        None,
+        context_value,
+        variable_values,
+        operation_name,
+        hide_suggestions=hide_suggestions,
+        is_awaitable=is_awaitable,
+    )
+    if isinstance(executor, list):
+        return ExecutionResult(None, errors=executor)
+    return executor.execute_operation()  # type: ignore[return-value]
+
+
+_incremental_schemas: dict[int, tuple[GraphQLSchema, bool]] = {}
+
+
+def _incremental(schema: GraphQLSchema) -> bool:
+    found = _incremental_schemas.get(id(schema))
+    if found is None or found[0] is not schema:
+        found = (schema, bool(schema.get_directive("defer") or schema.get_directive("stream")))
+        _incremental_schemas[id(schema)] = found
+    return found[1]

@@ -140,8 +140,11 @@ class PluginRuntime:
 
     def reader(self) -> AbstractAsyncContextManager[Reader]:
         """Read-only access to the plugin's database for one block, cheaper than a session
-        (``async with plugin.reader() as db``; see :class:`byway.db.Reader`). A ``db <plugin>`` span."""
-        return self.db.reader(around=self.host.tracing.span(self._db_span_name, self.name))
+        (``async with plugin.reader() as db``; see :class:`byway.db.Reader`). A ``db <plugin>`` span
+        when spans are exported."""
+        tracing = self.host.tracing
+        # Without an exporter the span would only be current for the block's statements: none logs.
+        return self.db.reader(around=tracing.span(self._db_span_name, self.name) if tracing.exporting else None)
 
     def authenticate(self, token: str | None) -> Principal:
         """The principal of a bearer token (anonymous for None); :class:`Unauthenticated` if bad."""

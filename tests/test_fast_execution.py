@@ -9,7 +9,7 @@ from ariadne import ObjectType, QueryType, make_executable_schema
 from graphql import ExecutionResult, execute, parse
 from graphql.execution.executor_throwing_on_incremental import ExecutorThrowingOnIncremental
 
-from byway.fast_execution import LeanExecutor, is_awaitable, resolved_from
+from byway.fast_execution import LeanExecutor, execute_lean, is_awaitable, resolved_from
 
 SDL = """
 type Query {
@@ -95,23 +95,31 @@ schema = make_executable_schema(SDL, query, item)
 
 
 def both(document: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The formatted result with the lean executor and with graphql-core's own."""
+    """The formatted result with the lean executor and with graphql-core's own (and the same
+    through ``execute_lean``, the executor's entry point)."""
     results = []
     for executor in (LeanExecutor, ExecutorThrowingOnIncremental):
         result = execute(schema, parse(document), executor_class=executor, is_awaitable=is_awaitable)
         assert isinstance(result, ExecutionResult)
         results.append(result.formatted)
+    lean = execute_lean(schema, parse(document), None, None, None)
+    assert isinstance(lean, ExecutionResult) and lean.formatted == results[0]
     return results[0], results[1]
 
 
 async def both_async(document: str) -> tuple[dict[str, Any], dict[str, Any]]:
     results = []
-    for executor in (LeanExecutor, ExecutorThrowingOnIncremental):
-        result = execute(schema, parse(document), executor_class=executor, is_awaitable=is_awaitable)
+    for run in (
+        lambda: execute(schema, parse(document), executor_class=LeanExecutor, is_awaitable=is_awaitable),
+        lambda: execute_lean(schema, parse(document), None, None, None),
+        lambda: execute(schema, parse(document), executor_class=ExecutorThrowingOnIncremental),
+    ):
+        result = run()
         if not isinstance(result, ExecutionResult):
             result = await result
         results.append(result.formatted)
-    return results[0], results[1]
+    assert results[1] == results[0]
+    return results[0], results[2]
 
 
 def items(*rows: dict[str, Any]) -> None:
@@ -178,8 +186,9 @@ def test_resolved_from_reads_the_key_and_calls_the_resolver_only_without_it() ->
     calls.clear()
     lean, stock = both("{ items { id cached } }")
     assert lean == stock == {"data": {"items": [{"id": "a", "cached": 101}, {"id": "b", "cached": 102}]}}
-    # graphql-core's own executor calls the resolver for both; the lean one only for "b".
-    assert calls == ["b", "a", "b"]
+    # graphql-core's own executor calls the resolver for both; the lean one only for "b" (run
+    # twice by both(): through graphql-core's execute, then through execute_lean).
+    assert calls == ["b", "a", "b", "b"]
 
 
 async def test_async_parents_and_introspection_fields() -> None:
@@ -350,3 +359,19 @@ async def test_one_root_field_gives_graphql_cores_data_and_errors(document: str)
     if "boom" in document:
         assert lean["errors"][0]["message"].startswith("boom")
         assert lean["data"] is None if "Required" in document else list(lean["data"].values()) == [None]
+
+
+def test_execute_lean_refuses_incremental_delivery_as_graphql_core_does() -> None:
+    from graphql import GraphQLError, build_schema
+
+    incremental = build_schema(
+        "directive @defer(if: Boolean, label: String) on FRAGMENT_SPREAD | INLINE_FRAGMENT\n"
+        "type Query { a: String }"
+    )
+    with pytest.raises(GraphQLError) as lean:
+        execute_lean(incremental, parse("{ a }"), None, None, None)
+    with pytest.raises(GraphQLError) as stock:
+        execute(incremental, parse("{ a }"))
+    assert lean.value.message == stock.value.message
+    plain = execute_lean(build_schema("type Query { a: String }"), parse("{ a }"), None, None, None)
+    assert isinstance(plain, ExecutionResult) and plain.data == {"a": None}
