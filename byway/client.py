@@ -283,7 +283,10 @@ class CrossPluginClient:
         retries = [0]
         started = time.perf_counter()
         outcome = "INTERNAL"
-        with tracing.span(f"call {plugin}.{op}", self.caller, kind=SpanKind.CLIENT, attributes=attributes) as span:
+        # An HTTP call always has its span (the target's spans and logs are its children); an
+        # in-process one only when spans are exported (docs/performance.md).
+        span_of = tracing.span if transport.name == "http" else tracing.detail_span
+        with span_of(f"call {plugin}.{op}", self.caller, kind=SpanKind.CLIENT, attributes=attributes) as span:
             try:
                 data = await self._call(
                     plugin, document, variables, operation_name, op, transport, token, timeout, retries

@@ -143,7 +143,7 @@ class PluginRuntime:
         (``async with plugin.reader() as db``; see :class:`byway.db.Reader`). A ``db <plugin>`` span
         when spans are exported."""
         tracing = self.host.tracing
-        # Without an exporter the span would only be current for the block's statements: none logs.
+        # No span at all when none is exported: the block's statements log nothing (detail_span).
         return self.db.reader(around=tracing.span(self._db_span_name, self.name) if tracing.exporting else None)
 
     def authenticate(self, token: str | None) -> Principal:

@@ -86,6 +86,23 @@ class Tracing:
         attrs = {PLUGIN: plugin, **(attributes or {})}
         return self.tracer.start_as_current_span(name, context=parent, kind=kind, attributes=attrs)
 
+    def detail_span(
+        self,
+        name: str,
+        plugin: str,
+        *,
+        kind: SpanKind = SpanKind.INTERNAL,
+        attributes: Mapping[str, Any] | None = None,
+    ) -> AbstractContextManager[Span]:
+        """A span for a step of a request on the hot path that logs nothing of its own (a
+        cross-plugin call in-process, a reader block): :meth:`span` when spans are exported;
+        otherwise no new span at all (the current one stays current and is what the block gets:
+        its ids are in every log line), for nothing instead of the ~2 µs of a non-recording span.
+        """
+        if self.exporting:
+            return self.span(name, plugin, kind=kind, attributes=attributes)
+        return _CurrentSpan()
+
     def trace_sessions(self, plugin: str, factory: async_sessionmaker[AsyncSession]) -> None:
         """Make every ``async with plugin.sessions() as session`` block a ``db <plugin>`` span.
 
@@ -124,6 +141,18 @@ class Tracing:
         """Flush and stop the exporters (their background threads)."""
         if self.exporting:
             self.provider.shutdown()
+
+
+class _CurrentSpan:
+    """Context manager giving the current span, changing nothing (:meth:`Tracing.detail_span`)."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> Span:
+        return trace.get_current_span()
+
+    def __exit__(self, *_: object) -> None:
+        return None
 
 
 class _LightSpan:

@@ -179,3 +179,20 @@ def test_without_an_exporter_spans_record_nothing_but_keep_real_ids(byway_settin
     with captured(host) as exporter, host.tracing.span("recorded", "p") as recorded:
         assert recorded.is_recording()
     assert [s.name for s in exporter.get_finished_spans()] == ["recorded"]
+
+
+def test_detail_spans_exist_only_when_exported(byway_settings: Settings) -> None:
+    """A hot-path step (an in-process call, a reader block) opens no span without an exporter:
+    the current span stays current, so log lines inside it carry the request's ids."""
+    from byway import tracing
+
+    host = Host(byway_settings, [])
+    with host.tracing.span("request", "p") as request:
+        request_ids = tracing.current_ids()
+        with host.tracing.detail_span("call x.Y", "p", kind=SpanKind.CLIENT) as call:
+            assert call is request and tracing.current_ids() == request_ids
+    with captured(host) as exporter, host.tracing.span("request", "p"):
+        with host.tracing.detail_span("call x.Y", "p", kind=SpanKind.CLIENT) as call:
+            assert call.is_recording() and tracing.current_ids()[1] != request_ids[1]
+    assert [s.name for s in exporter.get_finished_spans()] == ["call x.Y", "request"]
+
