@@ -43,6 +43,7 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     Undefined,
+    VariableNode,
     assert_valid_schema,
     default_field_resolver,
     default_type_resolver,
@@ -397,6 +398,42 @@ def _single_root(executor: Executor[Any]) -> _SingleRoot | None:
     return root
 
 
+#: ``id(field node)`` -> (the node, kept alive; its arguments as ``(name, variable, non-null)``,
+#: or None when one is not a variable or an argument it leaves out has a default or is required).
+_variable_arguments: dict[int, tuple[FieldNode, list[tuple[str, str, bool]] | None]] = {}
+
+
+def _arguments_of_variables(field: GraphQLField, node: FieldNode, coerced: dict[str, Any]) -> dict[str, Any] | None:
+    """The field's arguments when each is a variable with a value (``f(ids: $ids)``): exactly
+    what ``get_argument_values`` gives then, the variables' coerced values; None for anything else
+    (a literal, a missing or null variable, an argument left out that has a default or is required),
+    which graphql-core's ``get_argument_values`` decides and refuses as it does."""
+    found = _variable_arguments.get(id(node))
+    if found is None or found[0] is not node:
+        plan: list[tuple[str, str, bool]] | None = []
+        given = {argument.name.value: argument.value for argument in node.arguments or ()}
+        for name, argument in field.args.items():
+            value = given.get(name)
+            if isinstance(value, VariableNode):
+                plan.append((argument.out_name or name, value.name.value, is_non_null_type(argument.type)))  # type: ignore[union-attr]
+            elif value is not None or is_non_null_type(argument.type) or argument.default_value is not Undefined:
+                plan = None
+            elif argument.default is not None:
+                plan = None
+            if plan is None:
+                break
+        if len(_variable_arguments) >= 4096:
+            _variable_arguments.clear()
+        found = _variable_arguments[id(node)] = (node, plan)
+    arguments: dict[str, Any] = {}
+    for out_name, variable, non_null in found[1] or ():
+        value = coerced.get(variable, Undefined)
+        if value is Undefined or (value is None and non_null):
+            return None
+        arguments[out_name] = value
+    return arguments if found[1] is not None else None
+
+
 class LeanExecutor(ExecutorThrowingOnIncremental):
     """graphql-core's executor with the plain-leaf short path (see the module docstring).
 
@@ -489,11 +526,9 @@ class LeanExecutor(ExecutorThrowingOnIncremental):
         path = Path(None, response_name, root_type.name)
         info = self.build_resolve_info(field, [node], root_type, path)
         try:
-            args = (
-                get_argument_values(field, node, self.variable_values, None, self.hide_suggestions)
-                if field.args or node.arguments
-                else {}
-            )
+            args = _arguments_of_variables(field, node, self.variable_values.coerced) if field.args else {}
+            if args is None:
+                args = get_argument_values(field, node, self.variable_values, None, self.hide_suggestions)
             result = (field.resolve or self.field_resolver)(self.root_value, info, **args)
             if self.is_awaitable(result):
                 return self._single_root_awaited(root, info, path, result)

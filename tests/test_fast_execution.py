@@ -17,6 +17,7 @@ type Query {
   maybe: [Item]!
   one: Item
   echo(id: ID, ids: [ID!], s: String, i: Int, b: Boolean, k: Kind, f: Float, in: Filter): String
+  paged(first: Int = 10, after: ID): String
   boom: String
   boomRequired: String!
   boomLater: Item
@@ -59,6 +60,11 @@ async def resolve_one(*_: Any) -> Any:
 
 @query.field("echo")
 def resolve_echo(*_: Any, **args: Any) -> str:
+    return repr(sorted(args.items()))
+
+
+@query.field("paged")
+def resolve_paged(*_: Any, **args: Any) -> str:
     return repr(sorted(args.items()))
 
 
@@ -375,3 +381,27 @@ def test_execute_lean_refuses_incremental_delivery_as_graphql_core_does() -> Non
     assert lean.value.message == stock.value.message
     plain = execute_lean(build_schema("type Query { a: String }"), parse("{ a }"), None, None, None)
     assert isinstance(plain, ExecutionResult) and plain.data == {"a": None}
+
+
+@pytest.mark.parametrize(
+    ("document", "variables", "expected"),
+    [
+        ("query Q($a: ID) { paged(after: $a) }", {"a": "x"}, "[('after', 'x'), ('first', 10)]"),
+        ("query Q($f: Int) { paged(first: $f) }", {}, "[('first', 10)]"),
+        ("query Q($f: Int) { paged(first: $f) }", {"f": None}, "[('first', None)]"),
+        (
+            "query Q($f: Int, $a: ID) { paged(first: $f, after: $a) }",
+            {"f": 2, "a": "y"},
+            "[('after', 'y'), ('first', 2)]",
+        ),
+        ("query Q($s: String) { echo(s: $s, i: 3) }", {"s": "z"}, "[('i', 3), ('s', 'z')]"),
+        ("query Q($s: String) { echo(s: $s) }", {}, "[]"),
+        ("query Q($ids: [ID!]!) { echo(ids: $ids) }", {"ids": ["a"]}, "[('ids', ['a'])]"),
+    ],
+)
+def test_arguments_from_variables_are_graphql_cores(document: str, variables: dict[str, Any], expected: str) -> None:
+    """Arguments that are all variables with values are taken as they are; defaults, literals and
+    missing variables are graphql-core's to decide: the same arguments either way."""
+    lean, stock = run_both(document, variables)
+    assert lean == stock
+    assert next(iter(lean["data"].values())) == expected
