@@ -353,9 +353,14 @@ async def test_postgres_readers_use_their_own_pool_within_the_plugins_budget(
         nonlocal in_use
         in_use -= 1
 
+    def readers_connect(*_: Any) -> None:
+        taken["readers' new connections"] += 1
+
+    taken["readers' new connections"] = 0
     event.listen(sessions, "checkout", sessions_checkout)
     event.listen(readers, "checkout", readers_checkout)
     event.listen(readers, "checkin", readers_checkin)
+    event.listen(readers, "connect", readers_connect)
 
     async def read() -> Any:
         async with db.reader() as reader:
@@ -367,6 +372,12 @@ async def test_postgres_readers_use_their_own_pool_within_the_plugins_budget(
         assert taken["sessions"] == 0 and sessions.pool.checkedout() == 0  # type: ignore[attr-defined]
         assert taken["readers"] == 12
         assert 1 < taken["readers at once"] <= sum(READERS_POOL)
+        # The connections opened stay in the pool: a second wave connects no more (no overflow
+        # connection closed on its return and opened again).
+        opened_once = taken["readers' new connections"]
+        assert opened_once <= sum(READERS_POOL)
+        assert await asyncio.gather(*(read() for _ in range(12))) == [0] * 12
+        assert taken["readers' new connections"] == opened_once
         # Sessions' pool and readers' pool: at most 15 connections together (SQLAlchemy's default
         # for one pool, before readers had theirs).
         pools = [sessions.pool, readers.pool]
