@@ -34,6 +34,7 @@ from sqlalchemy.pool import QueuePool
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import TypeDecorator, TypeEngine
+from sqlalchemy.util import greenlet_spawn
 
 from byway.prepared import Prepared
 from byway.security import secure_file
@@ -293,8 +294,8 @@ def _mark_idle(_dbapi_conn: Any, record: Any) -> None:
 
 def ping(dbapi_conn: Any) -> None:
     """``SELECT 1`` on a pooled DBAPI connection (raises when the server dropped it), then a
-    rollback: the connection is handed out as idle, not inside the transaction the ping began
-    (a reader could not switch it to autocommit)."""
+    rollback: a sessions' connection is handed out idle, not inside the transaction the ping
+    began (a no-op without a round trip on the readers' autocommit connections)."""
     cursor = dbapi_conn.cursor()
     try:
         cursor.execute("SELECT 1")
@@ -319,6 +320,33 @@ def _ping_if_idle(after: float, dbapi_conn: Any, record: Any, _proxy: Any) -> No
         raise DisconnectionError() from exc
 
 
+#: The connections one plugin may hold on a database server (PostgreSQL), as ``(kept, overflow)``
+#: per pool (and per worker process): the sessions' pool and the readers' pool together may open at
+#: most 15, SQLAlchemy's default for the single pool there was before readers had theirs (5 plugins:
+#: at most 75 of PostgreSQL's default ``max_connections=100``). A reader holds a connection only
+#: while its statement runs, so 5 serve many concurrent requests; they have no overflow because an
+#: overflow connection is closed when it comes back while the pool is full, so a load that often
+#: needs one more connects again and again (measured: 150 to 200 new server connections per plugin
+#: in 8 s of 16 concurrent catalogue pages with one shared pool of 5 + 10). A block that finds its
+#: pool at the limit waits for a connection (SQLAlchemy's ``pool_timeout``, 30 s); it never
+#: borrows from the other pool.
+SESSIONS_POOL = (5, 5)
+READERS_POOL = (5, 0)
+
+
+_PQ_IDLE = 0  # psycopg.pq.TransactionStatus.IDLE (psycopg is imported only with a PostgreSQL database)
+
+
+def _end_stray_transaction(dbapi_conn: Any, _record: Any, state: Any) -> None:
+    """Pool ``reset`` listener of the readers' engine (psycopg), whose connections are in
+    autocommit and so are returned without a rollback: one that is in a transaction all the same
+    (a reader ran ``BEGIN``, which autocommit does not refuse) is rolled back, so no read
+    connection goes back to the pool, or to the next reader, inside a transaction. A synchronous
+    attribute read (no round trip) in the usual case."""
+    if state.asyncio_safe and dbapi_conn.driver_connection.pgconn.transaction_status != _PQ_IDLE:
+        dbapi_conn.rollback()
+
+
 class Reader(ABC):
     """Read-only access to a plugin's database for one block, cheaper than a session.
 
@@ -328,12 +356,14 @@ class Reader(ABC):
     bookkeeping, events) run through SQLAlchemy's greenlet bridge, about 0.2 ms of overhead per
     use; a reader is a Core connection. On SQLite with the inline driver it is a plain ``sqlite3``
     connection used on the event loop's thread (a statement that meets a lock runs again on a
-    worker thread that may wait, as :mod:`byway.sqlite_inline` does); elsewhere an
-    ``AsyncConnection``.
+    worker thread that may wait, as :mod:`byway.sqlite_inline` does). On PostgreSQL each statement
+    runs on a connection of the readers' own pool (autocommit: no ``BEGIN``, no ``ROLLBACK``),
+    taken and given back around the statement in one step; with aiosqlite it is an
+    ``AsyncConnection`` for the block.
 
     A reader never writes and never commits; it sees what is committed (not a session's pending
-    writes). Read each result inside the block. Store functions that serve both take
-    :data:`Readable` (a session or a reader).
+    writes), and leaves no transaction open. Read each result inside the block. Store functions
+    that serve both take :data:`Readable` (a session or a reader).
     """
 
     @abstractmethod
@@ -370,6 +400,33 @@ class _ConnectionReader(Reader):
 
     def get_bind(self) -> Connection:
         return self._connection.sync_connection  # type: ignore[return-value]
+
+
+def _execute_on_its_own(engine: Engine, statement: Executable, params: dict[str, Any] | None) -> Result[Any]:
+    """Take a connection, run the statement, give the connection back (in one greenlet hop)."""
+    with engine.connect() as connection:
+        return connection.execute(statement, params)
+
+
+class _ServerReader(Reader):
+    """A reader on a server database (PostgreSQL): each statement runs on a connection of the
+    readers' engine (autocommit), taken and given back around it in one greenlet hop, where an
+    ``AsyncConnection`` takes three (connect, execute, close). The driver fetches the rows with
+    the statement, so the result is read after the connection went back (a server-side cursor,
+    ``stream_results``, is refused by PostgreSQL outside a transaction). Stateless: one per
+    database.
+    """
+
+    __slots__ = ("_engine",)
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    async def execute(self, statement: Executable, params: dict[str, Any] | None = None) -> Result[Any]:
+        return await greenlet_spawn(_execute_on_its_own, self._engine, statement, params)
+
+    def get_bind(self) -> Engine:
+        return self._engine
 
 
 class _InlineReader(Reader):
@@ -458,11 +515,10 @@ class _ReaderBlock:
             if self._database._read_engine is not None:
                 self._inline = _InlineReader(self._database)
                 return self._inline
+            server_reader = self._database._server_reader
+            if server_reader is not None:  # each statement takes (and gives back) a connection
+                return server_reader
             self._async_connection = await self._database.engine.connect()
-            if not self._database.is_sqlite:
-                # Autocommit: no BEGIN before the first statement and no ROLLBACK at the end,
-                # two round trips of three for a one-statement read (reset when it is returned).
-                await self._async_connection.execution_options(isolation_level="AUTOCOMMIT")
             return _ConnectionReader(self._async_connection)
         except BaseException:
             if self._around is not None:
@@ -518,10 +574,13 @@ class PluginDatabase:
         self.ping_after_idle = ping_after_idle
         self._engine: AsyncEngine | None = None
         self._sessions: async_sessionmaker[AsyncSession] | None = None
-        #: The synchronous engine of readers (inline SQLite only; readers use ``engine`` otherwise).
+        #: The synchronous engine of readers (inline SQLite only).
         self._read_engine: Engine | None = None
         #: Each event loop thread's driver connection for prepared reads (inline SQLite files only).
         self._drivers: dict[int, sqlite3.Connection] = {}
+        #: The readers' engine on a server database (PostgreSQL): autocommit, a pool of its own.
+        self._server_read_engine: AsyncEngine | None = None
+        self._server_reader: _ServerReader | None = None
         #: ``(device, inode)`` of the SQLite file when it was opened: readiness checks it is still that file.
         self.file_identity: tuple[int, int] | None = None
 
@@ -555,20 +614,30 @@ class PluginDatabase:
     @property
     def sync_engines(self) -> list[Engine]:
         """Every SQLAlchemy engine of this database (the async engine's ``sync_engine`` and, on
-        inline SQLite, the readers' engine): attach engine events to all of them (statement
-        counters, pool metrics)."""
+        inline SQLite and PostgreSQL, the readers' engine): attach engine events to all of them
+        (statement counters, pool metrics)."""
         engines = [self.engine.sync_engine]
         if self._read_engine is not None:
             engines.append(self._read_engine)
+        if self._server_read_engine is not None:
+            engines.append(self._server_read_engine.sync_engine)
         return engines
 
     def reader(self, around: AbstractContextManager[Any] | None = None) -> AbstractAsyncContextManager[Reader]:
-        """A :class:`Reader` for one block (its connection goes back to the pool at the end),
-        inside ``around`` (e.g. a tracing span) when given."""
+        """A :class:`Reader` for one block, inside ``around`` (e.g. a tracing span) when given.
+
+        Its connection goes back to the pool at the end of the block (on PostgreSQL, at the end
+        of each statement)."""
         return _ReaderBlock(self, around)
 
     async def open(self, *, create_database: bool = False) -> None:
-        """Create the engine; with ``create_database``, create a missing SQLite directory or Postgres database."""
+        """Create the engines; with ``create_database``, create a missing SQLite directory or Postgres database.
+
+        On PostgreSQL the readers have an engine of their own, in autocommit at the engine level
+        (no per-use switch and reset), whose connections go back to the pool without a rollback
+        (they hold no transaction; :func:`_end_stray_transaction`); both pools together stay
+        within one plugin's connection budget (:data:`SESSIONS_POOL`, :data:`READERS_POOL`).
+        """
         if self._engine is not None:
             return
         if create_database:
@@ -592,14 +661,26 @@ class PluginDatabase:
         if self.sqlite_path is not None:
             # Owner-only: the file holds password hashes and personal data.
             self.file_identity = secure_file(self.sqlite_path, make_dirs=create_database)
+        if not self.is_sqlite:
+            kwargs["pool_size"], kwargs["max_overflow"] = SESSIONS_POOL
         engine = create_async_engine(self.url, **kwargs)
         if inline:
             self._read_engine = _inline_read_engine(self.url, self.echo)
         if self.is_sqlite:
             event.listen(engine.sync_engine, "connect", _inline_pragmas if inline else _sqlite_pragmas)
         else:
-            event.listen(engine.sync_engine, "checkin", _mark_idle)
-            event.listen(engine.sync_engine, "checkout", functools.partial(_ping_if_idle, self.ping_after_idle))
+            kwargs["pool_size"], kwargs["max_overflow"] = READERS_POOL
+            if self.url.get_driver_name() == "psycopg":  # no rollback on return: see _end_stray_transaction
+                kwargs.update(pool_reset_on_return=None, skip_autocommit_rollback=True)
+            readers = create_async_engine(self.url, isolation_level="AUTOCOMMIT", **kwargs)
+            if self.url.get_driver_name() == "psycopg":
+                event.listen(readers.sync_engine, "reset", _end_stray_transaction)
+            ping_if_idle = functools.partial(_ping_if_idle, self.ping_after_idle)
+            for each in (engine, readers):
+                event.listen(each.sync_engine, "checkin", _mark_idle)
+                event.listen(each.sync_engine, "checkout", ping_if_idle)
+            self._server_read_engine = readers
+            self._server_reader = _ServerReader(readers.sync_engine)
         self._engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
 
@@ -632,7 +713,7 @@ class PluginDatabase:
         return connection
 
     async def close(self) -> None:
-        """Dispose the engine and its pool."""
+        """Dispose the engines and their pools (and close the driver connections)."""
         drivers, self._drivers = self._drivers, {}
         for connection in drivers.values():
             connection.close()
@@ -640,9 +721,13 @@ class PluginDatabase:
             await self._engine.dispose()
         if self._read_engine is not None:
             self._read_engine.dispose()
+        if self._server_read_engine is not None:
+            await self._server_read_engine.dispose()
         self._engine = None
         self._sessions = None
         self._read_engine = None
+        self._server_read_engine = None
+        self._server_reader = None
 
     async def _create_database(self) -> None:
         if self.is_sqlite:

@@ -148,7 +148,7 @@ class Metrics:
         )
         self.pool_size = Gauge(
             "byway_db_pool_size",
-            "Connections the plugin's pool keeps (without overflow); 0 when unbounded",
+            "Connections the plugin's pools keep (sessions' and readers', without overflow); 0 when unbounded",
             ["plugin"],
             registry=reg,
             multiprocess_mode="livesum",
@@ -203,14 +203,15 @@ class Metrics:
 
     def watch_pool(self, plugin: str, engine: AsyncEngine, *more: Engine) -> None:
         """Count the connections ``plugin`` has checked out of its pools (SQLAlchemy pool events):
-        ``engine``'s and those of ``more`` engines of the same database (its readers')."""
+        ``engine``'s and those of ``more`` engines of the same database (its readers'); its pool
+        size is what they keep together (a pool without a size counts 0)."""
         if engine in self._watched:
             return
         self._watched.add(engine)
         in_use = self.pool_in_use.labels(plugin)
         in_use.set(0)
-        size = getattr(engine.pool, "size", None)
-        self.pool_size.labels(plugin).set(size() if callable(size) else 0)
+        sizes = (getattr(each.pool, "size", None) for each in (engine.sync_engine, *more))
+        self.pool_size.labels(plugin).set(sum(size() for size in sizes if callable(size)))
 
         def checkout(*_: Any) -> None:
             in_use.inc()
