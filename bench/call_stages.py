@@ -4,7 +4,7 @@
 
 Runs ``enrollmentStatus`` for ``--ids`` course ids through teach-internal's cross-plugin client
 (in-process) on the bench's data, with a clock around each layer (the client, the transport,
-``run_operation``, the executor, graphql-core's ``execute``, the store function), and also times
+``run_operation``, the executor, graphql-core (``execute_lean``), the store function), and also times
 the layers of the database access alone: the raw driver, SQLAlchemy on a held connection, a reader
 (``plugin.reader()``) and a session. A profiler would triple the cost of Python-heavy code; clocks
 around layers do not. Prints one JSON object (microseconds per call). See docs/performance.md.
@@ -65,7 +65,8 @@ async def stages(ids: int, calls: int, database_url: str) -> dict[str, Any]:
 
         # The database layers, interleaved (raw driver, SQLAlchemy on a held connection, reader, session).
         params = {"user_id": STUDENT_USER, "course_ids": course_ids}
-        statement = store._ENROLLED_OF_USER
+        prepared = store._ENROLLED_OF_USER
+        statement = getattr(prepared, "statement", prepared)  # byway.Prepared: its SQLAlchemy statement
         db = students.db
         probes: dict[str, Callable[[], Awaitable[Any]]] = {}
         if db.is_sqlite:
@@ -124,7 +125,7 @@ async def stages(ids: int, calls: int, database_url: str) -> dict[str, Any]:
             clocked(byway.execution.GraphQLExecutor, "run", "executor"),
             clocked(store, "enrolled_course_ids_of_user", "store"),
         ]
-        original_execute = byway.execution.execute
+        original_execute = byway.execution.execute_lean
 
         def execute(*args: Any, **kwargs: Any) -> Any:
             start = time.perf_counter_ns()
@@ -142,7 +143,7 @@ async def stages(ids: int, calls: int, database_url: str) -> dict[str, Any]:
 
             return awaited()
 
-        byway.execution.execute = execute  # type: ignore[assignment]
+        byway.execution.execute_lean = execute  # type: ignore[assignment]
         try:
             for _ in range(200):
                 await call()
@@ -152,7 +153,7 @@ async def stages(ids: int, calls: int, database_url: str) -> dict[str, Any]:
                 await call()
             total = (time.perf_counter_ns() - started) / calls / 1000
         finally:
-            byway.execution.execute = original_execute
+            byway.execution.execute_lean = original_execute
             for restore in undo:
                 restore()
     per = {label: SPENT[label] / calls / 1000 for label in SPENT}
