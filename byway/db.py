@@ -425,8 +425,24 @@ class _ServerReader(Reader):
     async def execute(self, statement: Executable, params: dict[str, Any] | None = None) -> Result[Any]:
         return await greenlet_spawn(_execute_on_its_own, self._engine, statement, params)
 
+    async def scalars(self, statement: Prepared | Executable, params: dict[str, Any] | None = None) -> list[Any]:
+        if isinstance(statement, Prepared):
+            values: list[Any] = await greenlet_spawn(_scalars_on_its_own, self._engine, statement, params)
+            return values
+        return await super().scalars(statement, params)
+
     def get_bind(self) -> Engine:
         return self._engine
+
+
+def _scalars_on_its_own(engine: Engine, prepared: Prepared, params: dict[str, Any] | None) -> list[Any]:
+    """A prepared statement's first column through the driver (SQLAlchemy when it must), on a
+    connection taken and given back in the reader's one greenlet hop."""
+    with engine.connect() as connection:
+        values = prepared.driver_scalars(engine, connection.connection.dbapi_connection, params)
+        if values is not None:
+            return values
+        return list(connection.execute(prepared.statement, params).scalars().all())
 
 
 class _InlineReader(Reader):

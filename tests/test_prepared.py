@@ -202,3 +202,22 @@ async def test_an_in_memory_database_has_no_driver_connection() -> None:
         assert db.driver_connection() is None
     finally:
         await db.close()
+
+
+async def test_on_postgresql_the_driver_answers_too(db: PluginDatabase) -> None:
+    """On PostgreSQL a reader runs a prepared statement on psycopg itself (through SQLAlchemy's
+    adapter, in its greenlet hop): the same values."""
+    if db.is_sqlite:
+        pytest.skip("PostgreSQL's readers")
+    from sqlalchemy.util import greenlet_spawn
+
+    engine = db.sync_engines[-1]
+
+    def through_the_driver() -> list[list[Any] | None]:
+        with engine.connect() as connection:
+            raw = connection.connection.dbapi_connection
+            return [statement.driver_scalars(engine, raw, params) for statement, params, _ in CASES]
+
+    driven = await greenlet_spawn(through_the_driver)
+    for (statement, _, expected), values in zip(CASES, driven, strict=True):
+        assert values is None if statement is EXPANDING else values == expected
