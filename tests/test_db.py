@@ -172,7 +172,9 @@ async def test_one_of_matches_a_list_bound_as_one_parameter(db: PluginDatabase) 
 
     named = select(events.c.name).where(one_of(events.c.name, "names")).order_by(events.c.name)
     async with db.sessions() as session:
-        await session.execute(events.insert(), [{"name": n} for n in ("a", "b", "c", "d")])
+        await session.execute(
+            events.insert(), [{"name": n} for n in ("a", "b", "c", "d", 'q"uote', "back\\slash", "{b,c}")]
+        )
         await session.commit()
         for names, expected in (
             (["b", "d", "zz"], ["b", "d"]),
@@ -182,6 +184,8 @@ async def test_one_of_matches_a_list_bound_as_one_parameter(db: PluginDatabase) 
             ("abc", None),  # a lone string is not a list of names
             ([f"n{i}" for i in range(500)] + ["c"], ["c"]),
             (["x'); DROP TABLE events; --"], []),
+            # Text the bound list (JSON on SQLite, an array on PostgreSQL) must carry as it is.
+            (['q"uote', "back\\slash", "{b,c}", "NULL", " a ", "", "é,ü"], ["back\\slash", 'q"uote', "{b,c}"]),
         ):
             if expected is None:
                 with pytest.raises(StatementError) as refused:
