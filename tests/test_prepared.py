@@ -4,9 +4,7 @@ through the driver, with the same values SQLAlchemy gives; everywhere else SQLAl
 from __future__ import annotations
 
 import asyncio
-import os
 import sqlite3
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +17,8 @@ from sqlalchemy.exc import OperationalError, StatementError
 import byway
 from byway.db import PluginDatabase, UTCDateTime
 from byway.prepared import Prepared
-from byway.testing import POSTGRES_ADMIN_URL, drop_postgres_databases, postgres_available
+from byway.testing import postgres_available
+from tests.databases import WAYS, driven
 
 metadata = MetaData()
 rows = Table(
@@ -66,24 +65,11 @@ def postgres_up() -> bool:
     return postgres_available()
 
 
-@pytest.fixture(params=["inline", "aiosqlite", "postgres"])
+@pytest.fixture(params=WAYS)
 async def db(request: pytest.FixtureRequest, tmp_path: Path, postgres_up: bool) -> AsyncIterator[PluginDatabase]:
-    if request.param != "postgres":
-        database = await opened(f"sqlite:///{tmp_path / 'prepared.db'}", request.param)
+    """The same database driven three ways: inline SQLite, aiosqlite, and PostgreSQL."""
+    async with driven(request.param, tmp_path, postgres_up, "prepared", opened) as database:
         yield database
-        await database.close()
-        return
-    if not postgres_up:
-        if os.environ.get("BYWAY_TEST_POSTGRES") == "required":
-            pytest.fail("PostgreSQL is required (BYWAY_TEST_POSTGRES=required) but not reachable")
-        pytest.skip("PostgreSQL not reachable")
-    prefix = f"byway_t{uuid.uuid4().hex[:10]}_"
-    database = await opened(f"{POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/{prefix}prepared")
-    try:
-        yield database
-    finally:
-        await database.close()
-        await drop_postgres_databases(prefix)
 
 
 @pytest.mark.parametrize(("statement", "params", "expected"), CASES)

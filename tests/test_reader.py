@@ -27,6 +27,7 @@ from byway.db import READERS_POOL, SESSIONS_POOL, PluginDatabase, Reader
 from byway.metrics import Metrics
 from byway.settings import Settings
 from byway.testing import POSTGRES_ADMIN_URL, drop_postgres_databases, postgres_available, running_app
+from tests.databases import WAYS, driven
 
 metadata = MetaData()
 items = Table("items", metadata, Column("id", Integer, primary_key=True), Column("name", String(50), unique=True))
@@ -46,25 +47,11 @@ def postgres_up() -> bool:
     return postgres_available()
 
 
-@pytest.fixture(params=["inline", "aiosqlite", "postgres"])
+@pytest.fixture(params=WAYS)
 async def db(request: pytest.FixtureRequest, tmp_path: Path, postgres_up: bool) -> AsyncIterator[PluginDatabase]:
     """The same database driven three ways: inline SQLite, aiosqlite, and PostgreSQL."""
-    if request.param != "postgres":
-        database = await opened(f"sqlite:///{tmp_path / 'reader.db'}", request.param)
+    async with driven(request.param, tmp_path, postgres_up, "reader", opened) as database:
         yield database
-        await database.close()
-        return
-    if not postgres_up:
-        if os.environ.get("BYWAY_TEST_POSTGRES") == "required":
-            pytest.fail("PostgreSQL is required (BYWAY_TEST_POSTGRES=required) but not reachable")
-        pytest.skip("PostgreSQL not reachable")
-    prefix = f"byway_t{uuid.uuid4().hex[:10]}_"
-    database = await opened(f"{POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/{prefix}reader")
-    try:
-        yield database
-    finally:
-        await database.close()
-        await drop_postgres_databases(prefix)
 
 
 async def test_a_reader_reads_what_is_committed_and_nothing_pending(db: PluginDatabase) -> None:

@@ -1,0 +1,45 @@
+"""One test database driven three ways (inline SQLite, aiosqlite, PostgreSQL), for the tests of
+readers and prepared statements."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+
+from byway.db import PluginDatabase
+from byway.testing import POSTGRES_ADMIN_URL, drop_postgres_databases
+
+#: The ways, as fixture parameters.
+WAYS = ["inline", "aiosqlite", "postgres"]
+
+
+@asynccontextmanager
+async def driven(
+    way: str, tmp_path: Path, postgres_up: bool, name: str, opened: Callable[[str, str], Awaitable[PluginDatabase]]
+) -> AsyncIterator[PluginDatabase]:
+    """The database ``name`` made by ``opened(url, sqlite_driver)``, driven ``way``; closed (and a
+    PostgreSQL one dropped) afterwards. PostgreSQL skips when unreachable, or fails the test where
+    it is required (``BYWAY_TEST_POSTGRES=required``)."""
+    if way != "postgres":
+        database = await opened(f"sqlite:///{tmp_path / f'{name}.db'}", way)
+        try:
+            yield database
+        finally:
+            await database.close()
+        return
+    if not postgres_up:
+        if os.environ.get("BYWAY_TEST_POSTGRES") == "required":
+            pytest.fail("PostgreSQL is required (BYWAY_TEST_POSTGRES=required) but not reachable")
+        pytest.skip("PostgreSQL not reachable")
+    prefix = f"byway_t{uuid.uuid4().hex[:10]}_"
+    database = await opened(f"{POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/{prefix}{name}", "inline")
+    try:
+        yield database
+    finally:
+        await database.close()
+        await drop_postgres_databases(prefix)
