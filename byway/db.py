@@ -376,7 +376,7 @@ class Reader(ABC):
 
     async def scalars(self, statement: Prepared | Executable, params: dict[str, Any] | None = None) -> list[Any]:
         """Run a statement; the first column of every row (a :class:`~byway.prepared.Prepared`
-        one through the SQLite driver directly where it can: see :mod:`byway.prepared`)."""
+        one on the database driver directly where it can: see :mod:`byway.prepared`)."""
         plain = statement.statement if isinstance(statement, Prepared) else statement
         return list((await self.execute(plain, params)).scalars().all())
 

@@ -11,6 +11,12 @@ to coerce, goes through graphql-core's own path, so results and errors are uncha
 :func:`is_awaitable` answers for the plain values resolvers return (str, int, dict, list, ...)
 without graphql-core's general checks.
 
+A query of one root field (the shape of every cross-plugin call) runs without graphql-core's
+machinery for several fields (:meth:`LeanExecutor.execute_operation`), its arguments taken from
+the variables as they are when each is a variable with a value; :func:`execute_lean` builds the
+executor without ``execute``'s wrappers. An object plan's completer is Python written once per
+plan (:func:`_completer`), and plans of operations without directives are kept across executions.
+
 Variables take a short path too: when every variable is given a value that graphql-core's
 coercion would return unchanged (a ``str`` for ``ID`` or ``String``, an ``int`` in range for
 ``Int``, a ``bool`` for ``Boolean``, lists of those, nulls where allowed), :meth:`LeanExecutor.build`
