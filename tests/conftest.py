@@ -22,6 +22,7 @@ import pytest
 import tests.plugins.notes as notes
 from byway import plugins as byway_plugins
 from byway.settings import Settings
+from byway.testing import postgres_available
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -100,3 +101,9 @@ def notes_copy(tmp_path: Path) -> Iterator[ModuleType]:
         yield module
     finally:
         del sys.modules[name]
+
+
+@pytest.fixture(scope="module")
+def postgres_up() -> bool:
+    """Whether the test PostgreSQL server answers (checked once per module)."""
+    return postgres_available()

@@ -10,12 +10,33 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
+from sqlalchemy import MetaData, Table
 
+import byway.db
 from byway.db import PluginDatabase
 from byway.testing import POSTGRES_ADMIN_URL, drop_postgres_databases
 
 #: The ways, as fixture parameters.
 WAYS = ["inline", "aiosqlite", "postgres"]
+
+
+async def open_tables(
+    metadata: MetaData,
+    url: str,
+    driver: str = "inline",
+    *,
+    ping_after_idle: float = 10.0,
+    rows: tuple[Table, list[dict[str, object]]] | None = None,
+) -> PluginDatabase:
+    """A database at ``url`` with ``metadata``'s tables made afresh (and ``rows`` inserted)."""
+    db = PluginDatabase("t", url, sqlite_driver=driver, ping_after_idle=ping_after_idle)
+    await db.open(create_database=True)
+    async with db.engine.begin() as conn:
+        await conn.run_sync(metadata.drop_all)
+        await conn.run_sync(metadata.create_all)
+        if rows is not None:
+            await conn.execute(rows[0].insert(), rows[1])
+    return db
 
 
 @asynccontextmanager
@@ -43,3 +64,16 @@ async def driven(
     finally:
         await database.close()
         await drop_postgres_databases(prefix)
+
+
+def count_pings(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A list that gets an item each time a pooled connection is pinged (``byway.db.ping``)."""
+    pings: list[int] = []
+    real = byway.db.ping
+
+    def counting(conn: object) -> None:
+        pings.append(1)
+        real(conn)
+
+    monkeypatch.setattr(byway.db, "ping", counting)
+    return pings

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-import byway.db
 from byway.db import PluginDatabase
 from byway.testing import POSTGRES_ADMIN_URL
+from tests.databases import count_pings
 
 
 @pytest.fixture
@@ -30,18 +30,6 @@ async def open_db(url: str, ping_after_idle: float) -> PluginDatabase:
 async def select_one(db: PluginDatabase) -> Any:
     async with db.sessions() as session:
         return (await session.execute(text("SELECT 1"))).scalar()
-
-
-def count_pings(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    pings: list[int] = []
-    real = byway.db.ping
-
-    def counting(conn: Any) -> None:
-        pings.append(1)
-        real(conn)
-
-    monkeypatch.setattr(byway.db, "ping", counting)
-    return pings
 
 
 async def test_a_connection_in_steady_use_is_not_pinged(postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,14 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Boolean, Column, Integer, MetaData, String, Table, bindparam, event, insert, select
+from sqlalchemy import Boolean, Column, Integer, MetaData, String, Table, bindparam, event, select
 from sqlalchemy.exc import OperationalError, StatementError
 
 import byway
 from byway.db import PluginDatabase, UTCDateTime
 from byway.prepared import Prepared
-from byway.testing import postgres_available
-from tests.databases import WAYS, driven
+from tests.databases import WAYS, driven, open_tables
 
 metadata = MetaData()
 rows = Table(
@@ -51,18 +50,7 @@ CASES: list[tuple[Prepared, dict[str, Any], list[Any]]] = [
 
 
 async def opened(url: str, driver: str = "inline") -> PluginDatabase:
-    db = PluginDatabase("t", url, sqlite_driver=driver)
-    await db.open(create_database=True)
-    async with db.engine.begin() as conn:
-        await conn.run_sync(metadata.drop_all)
-        await conn.run_sync(metadata.create_all)
-        await conn.execute(insert(rows), DATA)
-    return db
-
-
-@pytest.fixture(scope="module")
-def postgres_up() -> bool:
-    return postgres_available()
+    return await open_tables(metadata, url, driver, rows=(rows, DATA))
 
 
 @pytest.fixture(params=WAYS)

@@ -21,30 +21,19 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from sqlalchemy import Column, Integer, MetaData, String, Table, event, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-import byway.db
 import tests.plugins.notes as notes
 from byway.db import READERS_POOL, SESSIONS_POOL, PluginDatabase, Reader
 from byway.metrics import Metrics
 from byway.settings import Settings
-from byway.testing import POSTGRES_ADMIN_URL, drop_postgres_databases, postgres_available, running_app
-from tests.databases import WAYS, driven
+from byway.testing import POSTGRES_ADMIN_URL, drop_postgres_databases, running_app
+from tests.databases import WAYS, count_pings, driven, open_tables
 
 metadata = MetaData()
 items = Table("items", metadata, Column("id", Integer, primary_key=True), Column("name", String(50), unique=True))
 
 
 async def opened(url: str, driver: str = "inline", ping_after_idle: float = 10.0) -> PluginDatabase:
-    db = PluginDatabase("t", url, sqlite_driver=driver, ping_after_idle=ping_after_idle)
-    await db.open(create_database=True)
-    async with db.engine.begin() as conn:
-        await conn.run_sync(metadata.drop_all)
-        await conn.run_sync(metadata.create_all)
-    return db
-
-
-@pytest.fixture(scope="module")
-def postgres_up() -> bool:
-    return postgres_available()
+    return await open_tables(metadata, url, driver, ping_after_idle=ping_after_idle)
 
 
 @pytest.fixture(params=WAYS)
@@ -276,14 +265,7 @@ async def test_a_postgres_reader_replaces_a_connection_the_server_dropped(
     postgres: tuple[str, AsyncEngine], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url, admin = postgres
-    pings: list[int] = []
-    real_ping = byway.db.ping
-
-    def counting(conn: Any) -> None:
-        pings.append(1)
-        real_ping(conn)
-
-    monkeypatch.setattr(byway.db, "ping", counting)
+    pings = count_pings(monkeypatch)
 
     async def terminate(db: PluginDatabase) -> None:
         async with admin.connect() as conn:
