@@ -21,6 +21,7 @@ from byway.client import CallObserver, CallRecord, HttpTransport, InProcessTrans
 from byway.conventions import by_convention
 from byway.db import PluginDatabase
 from byway.declarations import DemoStep, GraphQLApi, Job, Operation, Relation
+from byway.errors import UpstreamUnavailable
 from byway.execution import GraphQLExecutor, build_schema
 from byway.jobs import run_scheduled
 from byway.logs import new_request_id, request_id_var
@@ -72,6 +73,8 @@ class Host:
         self._result_observers: list[CallResultObserver] = [lambda rec, res: record_call(self, rec, res)]
         self._transport_overrides: dict[str, Transport] = {}
         self._http: httpx.AsyncClient | None = None
+        #: Set by :meth:`close`: no HTTP client is made after it (it would never be closed).
+        self._closed = False
         self._inprocess = InProcessTransport(self)
         self._job_tasks: list[asyncio.Task[None]] = []
         self.started = False
@@ -189,6 +192,7 @@ class Host:
         Args:
             migrate_now: apply migrations (default: ``settings.migrate_on_startup``).
         """
+        self._closed = False
         create = not self.settings.is_production
         secure_data_dir(self.settings.data_dir, create=create)
         for runtime in self.plugins.values():
@@ -314,6 +318,7 @@ class Host:
         for runtime in self.plugins.values():
             if runtime.database is not None:
                 await runtime.database.close()
+        self._closed = True
         if self._http is not None:
             await self._http.aclose()
             self._http = None
@@ -333,6 +338,8 @@ class Host:
         if base_url is None:
             return self._inprocess
         if self._http is None:
+            if self._closed:  # a late task of a stopped host: its client would never be closed
+                raise UpstreamUnavailable(f"{plugin} cannot be called: this server is shutting down", plugin=plugin)
             self._http = httpx.AsyncClient(timeout=self.settings.client_timeout_seconds)
         return HttpTransport(base_url, self._http)
 

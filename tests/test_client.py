@@ -373,3 +373,16 @@ async def test_for_caller_end_to_end_reaches_the_client_with_the_right_code(app:
     with pytest.raises(CrossPluginError) as failure:
         await client.call("notes", MINE, as_=ANONYMOUS_PRINCIPAL)
     assert failure.value.for_caller("Could not list notes").code == "UNAUTHENTICATED"
+
+
+async def test_a_stopped_host_makes_no_new_http_client(settings: Settings) -> None:
+    """A late task of a stopped server (an outbox kick, a cancelled job's caller) calling over
+    HTTP gets UPSTREAM_UNAVAILABLE; it does not open an HTTP client nobody would close."""
+    configured = settings.with_overrides(plugin_urls={"notes": f"http://127.0.0.1:{free_port()}"})
+    async with running_app([notes, relay], configured, transport="inprocess") as app:
+        host = app.host
+    assert host._http is None
+    with pytest.raises(UpstreamUnavailable, match="shutting down"):
+        await relay_client(app).call("notes", CALLER, as_="service", timeout=1)
+    assert host._http is None
+    assert host.transport_for("relay").name == "inprocess"  # in-process calls are not HTTP clients
