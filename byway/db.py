@@ -36,7 +36,7 @@ from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import TypeDecorator, TypeEngine
 from sqlalchemy.util import greenlet_spawn
 
-from byway.prepared import Prepared
+from byway.prepared import Prepared, statement_of
 from byway.security import secure_file
 from byway.sqlite_inline import inline_creator, is_busy, waiting_for_locks
 
@@ -377,8 +377,7 @@ class Reader(ABC):
     async def scalars(self, statement: Prepared | Executable, params: dict[str, Any] | None = None) -> list[Any]:
         """Run a statement; the first column of every row (a :class:`~byway.prepared.Prepared`
         one on the database driver directly where it can: see :mod:`byway.prepared`)."""
-        plain = statement.statement if isinstance(statement, Prepared) else statement
-        return list((await self.execute(plain, params)).scalars().all())
+        return list((await self.execute(statement_of(statement), params)).scalars().all())
 
     @abstractmethod
     def get_bind(self) -> Connection | Engine:
@@ -485,12 +484,10 @@ class _InlineReader(Reader):
 
     async def scalars(self, statement: Prepared | Executable, params: dict[str, Any] | None = None) -> list[Any]:
         if isinstance(statement, Prepared):
-            engine = self._database._read_engine
             driver = self._database.driver_connection()
-            if engine is not None and driver is not None:
-                values = statement.driver_scalars(engine, driver, params)
-                if values is not None:
-                    return values
+            values = None if driver is None else statement.driver_scalars(self.get_bind(), driver, params)
+            if values is not None:
+                return values
         return await super().scalars(statement, params)
 
     def get_bind(self) -> Engine:

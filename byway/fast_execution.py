@@ -162,7 +162,7 @@ def _completer(plan: list[Any]) -> _Completer:
     """A function completing a list of items (dicts) by ``plan``, or answering None when one of
     them needs the general path: the loop of :func:`_coerced` over the plan's fields, written out
     once per plan (one dict display per item, no inner loop, no tuple unpacking)."""
-    key = tuple((response_name, source_key, id(coerce), exact) for response_name, source_key, coerce, exact in plan)
+    key = tuple(plan)  # the fields themselves (a coerce function compares by identity, and stays alive here)
     found = _completers.get(key)
     if found is not None:
         return found

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import Dialect, Engine, Select
+from sqlalchemy import Dialect, Engine, Executable, Select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -112,6 +112,11 @@ class Prepared:
         return plan
 
 
+def statement_of(statement: Prepared | Executable) -> Executable:
+    """What SQLAlchemy runs for ``statement``: a :class:`Prepared` one's statement, else itself."""
+    return statement.statement if isinstance(statement, Prepared) else statement
+
+
 async def scalars(db: Any, statement: Prepared | Any, params: dict[str, Any] | None = None) -> list[Any]:
     """The first column of every row of ``statement`` (a :class:`Prepared` or any statement) on
     ``db``, a session or a :class:`~byway.db.Reader` (:data:`~byway.db.Readable`)."""
@@ -119,5 +124,4 @@ async def scalars(db: Any, statement: Prepared | Any, params: dict[str, Any] | N
 
     if isinstance(db, Reader):
         return await db.scalars(statement, params)
-    plain = statement.statement if isinstance(statement, Prepared) else statement
-    return list((await db.execute(plain, params)).scalars().all())
+    return list((await db.execute(statement_of(statement), params)).scalars().all())

@@ -142,9 +142,7 @@ class PluginRuntime:
         """Read-only access to the plugin's database for one block, cheaper than a session
         (``async with plugin.reader() as db``; see :class:`byway.db.Reader`). A ``db <plugin>`` span
         when spans are exported."""
-        tracing = self.host.tracing
-        # No span at all when none is exported: the block's statements log nothing (detail_span).
-        return self.db.reader(around=tracing.span(self._db_span_name, self.name) if tracing.exporting else None)
+        return self.db.reader(around=self.host.tracing.detail_span(self._db_span_name, self.name))
 
     def authenticate(self, token: str | None) -> Principal:
         """The principal of a bearer token (anonymous for None); :class:`Unauthenticated` if bad."""
