@@ -9,20 +9,22 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+import os
 import shutil
 import sys
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 import tests.plugins.notes as notes
 from byway import plugins as byway_plugins
 from byway.settings import Settings
-from byway.testing import postgres_available
+from byway.testing import POSTGRES_ADMIN_URL, drop_postgres_databases, postgres_available
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -107,3 +109,19 @@ def notes_copy(tmp_path: Path) -> Iterator[ModuleType]:
 def postgres_up() -> bool:
     """Whether the test PostgreSQL server answers (checked once per module)."""
     return postgres_available()
+
+
+@pytest.fixture
+async def postgres(postgres_up: bool) -> AsyncIterator[tuple[str, AsyncEngine]]:
+    """A URL for a new PostgreSQL database (dropped afterwards) and an admin engine to watch it."""
+    if not postgres_up:
+        if os.environ.get("BYWAY_TEST_POSTGRES") == "required":
+            pytest.fail("PostgreSQL is required (BYWAY_TEST_POSTGRES=required) but not reachable")
+        pytest.skip("PostgreSQL not reachable")
+    prefix = f"byway_t{uuid.uuid4().hex[:10]}_"
+    admin = create_async_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        yield f"{POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/{prefix}reader", admin
+    finally:
+        await admin.dispose()
+        await drop_postgres_databases(prefix)

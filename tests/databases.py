@@ -10,7 +10,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import MetaData, Table
+from sqlalchemy import MetaData, Table, text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 import byway.db
 from byway.db import PluginDatabase
@@ -77,3 +78,12 @@ def count_pings(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
     monkeypatch.setattr(byway.db, "ping", counting)
     return pings
+
+
+async def server_states(admin: AsyncEngine, db: PluginDatabase) -> dict[int, str]:
+    """``{pid: state}`` of the server's connections to ``db``'s database (pg_stat_activity)."""
+    async with admin.connect() as conn:
+        rows = await conn.execute(
+            text("SELECT pid, state FROM pg_stat_activity WHERE datname = :name"), {"name": db.url.database}
+        )
+        return {pid: state for pid, state in rows}

@@ -9,9 +9,7 @@ AsyncConnection. Either way it sees committed data only.
 from __future__ import annotations
 
 import asyncio
-import os
 import sqlite3
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -19,14 +17,14 @@ from typing import Any
 import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from sqlalchemy import Column, Integer, MetaData, String, Table, event, insert, select, text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 import tests.plugins.notes as notes
 from byway.db import READERS_POOL, SESSIONS_POOL, PluginDatabase, Reader
 from byway.metrics import Metrics
 from byway.settings import Settings
-from byway.testing import POSTGRES_ADMIN_URL, drop_postgres_databases, running_app
-from tests.databases import WAYS, count_pings, driven, open_tables
+from byway.testing import running_app
+from tests.databases import WAYS, count_pings, driven, open_tables, server_states
 
 metadata = MetaData()
 items = Table("items", metadata, Column("id", Integer, primary_key=True), Column("name", String(50), unique=True))
@@ -174,31 +172,6 @@ async def test_an_inline_reader_statement_that_meets_a_lock_runs_again_on_a_work
 
 
 # --- PostgreSQL: the readers' own engine (autocommit, a pool of its own) -------------------------
-
-
-@pytest.fixture
-async def postgres(postgres_up: bool) -> AsyncIterator[tuple[str, AsyncEngine]]:
-    """A URL for a new PostgreSQL database (dropped afterwards) and an admin engine to watch it."""
-    if not postgres_up:
-        if os.environ.get("BYWAY_TEST_POSTGRES") == "required":
-            pytest.fail("PostgreSQL is required (BYWAY_TEST_POSTGRES=required) but not reachable")
-        pytest.skip("PostgreSQL not reachable")
-    prefix = f"byway_t{uuid.uuid4().hex[:10]}_"
-    admin = create_async_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        yield f"{POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/{prefix}reader", admin
-    finally:
-        await admin.dispose()
-        await drop_postgres_databases(prefix)
-
-
-async def server_states(admin: AsyncEngine, db: PluginDatabase) -> dict[int, str]:
-    """``{pid: state}`` of the server's connections to ``db``'s database (pg_stat_activity)."""
-    async with admin.connect() as conn:
-        rows = await conn.execute(
-            text("SELECT pid, state FROM pg_stat_activity WHERE datname = :name"), {"name": db.url.database}
-        )
-        return {pid: state for pid, state in rows}
 
 
 async def test_a_postgres_reader_runs_in_autocommit_and_leaves_its_connection_idle(
