@@ -17,13 +17,12 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from byway import utcnow
-from byway_ecommerce import leases
+from byway_ecommerce import leases, webhook
 from byway_ecommerce.config import config_of
 from byway_ecommerce.dev_events import signed_payload
 from byway_ecommerce.models import DELIVERY_DONE, DELIVERY_FAILED
 from byway_ecommerce.state import waker, webhook_secret
 from byway_ecommerce.store import dev as store
-from byway_ecommerce.webhook import handle_webhook
 
 if TYPE_CHECKING:
     from byway import PluginRuntime
@@ -37,7 +36,7 @@ async def _attempt(plugin: PluginRuntime, row: Any, owner: str) -> int:
     config = config_of(plugin)
     payload, signature = signed_payload(json.loads(row.event), webhook_secret(plugin))
     try:
-        status, body = await handle_webhook(plugin, payload, signature)
+        status, body = await webhook.handle_webhook(plugin, payload, signature)
     except Exception as exc:  # the database went away mid-way, a bug: retried like a 500
         plugin.log.exception("dev event %s: delivery failed", row.id)
         status, body = 500, {"error": f"{type(exc).__name__}: {exc}"}

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from byway import ByWayError, Principal, record_audit, utcnow
-from byway_ecommerce import emails, observability, outbox
+from byway_ecommerce import emails, observability, outbox, settlement
 from byway_ecommerce.config import config_of
 from byway_ecommerce.models import (
     OUTBOX_DONE,
@@ -36,7 +36,6 @@ from byway_ecommerce.models import (
     audit_log,
 )
 from byway_ecommerce.operations import ENROLLMENT_STATUS, STUDENTS
-from byway_ecommerce.settlement import settle_with_provider
 from byway_ecommerce.store import emails as email_store
 from byway_ecommerce.store import history
 from byway_ecommerce.store import orders as order_store
@@ -66,7 +65,7 @@ async def _settle_pending_orders(plugin: PluginRuntime, since: datetime, summary
                     won = await order_store.cancel_pending(session, order.id, without_session=True)
                 summary["ordersCancelled"] += won
             continue
-        outcome = await settle_with_provider(plugin, order.id, order.provider_session_id, source="reconcile")
+        outcome = await settlement.settle_with_provider(plugin, order.id, order.provider_session_id, source="reconcile")
         if outcome.result == "fulfilled":
             summary["ordersFulfilled"] += 1
         elif outcome.result == "cancelled":

@@ -272,7 +272,7 @@ async def test_the_dev_provider_retries_an_event_the_webhook_refused(
     async def unavailable(*args: Any, **kwargs: Any) -> tuple[int, dict[str, Any]]:
         return 503, {"error": "webhook endpoint down"}
 
-    monkeypatch.setattr(dev_deliveries, "handle_webhook", unavailable)
+    monkeypatch.setattr(webhook_module, "handle_webhook", unavailable)  # what dev deliveries call
     response = await shop.press(result["url"], "pay")
     assert response.status_code == 502
     (row,) = await shop.rows(dev_deliveries_table)
