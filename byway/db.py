@@ -501,8 +501,8 @@ class _DriverLane:
                 pooled, since = self._idle.pop()
                 if time.monotonic() - since <= self._idle_after or await self._answers(pooled):
                     return pooled
-                self._out -= 1  # idle for long, and the server dropped it
-                await greenlet_spawn(pooled.invalidate)
+                self._dead.append(pooled)  # idle for long, and the server dropped it
+                await self._bury()
             if self._closed or self._size == 0:
                 return None
             pool = self._engine.pool
@@ -510,10 +510,12 @@ class _DriverLane:
                 self._out += 1
                 try:
                     return await greenlet_spawn(self._engine.raw_connection)
-                except Exception:  # the server is down, say: the read through the pool reports it
+                except BaseException as exc:
                     self._out -= 1
                     self._wake()
-                    return None
+                    if isinstance(exc, Exception):  # the server is down, say: the pool's read reports it
+                        return None
+                    raise
             if self._out == 0:
                 return None  # the pool has none to spare and the lane none to wait for
             # Every lane connection is in use: wait for one (a prepared read is short, and through
@@ -537,6 +539,9 @@ class _DriverLane:
         except self._engine.dialect.loaded_dbapi.Error as exc:
             log.info("lane connection of a plugin database was dropped by the server; reconnecting: %s", exc)
             return False
+        except BaseException:  # cancelled: the connection goes back (or is buried) as after a read
+            self._put_back(pooled)
+            raise
         return True
 
     def _put_back(self, pooled: Any) -> None:
@@ -557,9 +562,10 @@ class _DriverLane:
                 return
 
     async def _bury(self) -> None:
-        dead, self._dead = self._dead, []
-        for pooled in dead:
+        while self._dead:  # one at a time: a cancelled bury leaves the others listed
+            pooled = self._dead.pop()
             self._out -= 1
+            self._wake()  # a waiting read may take the freed place
             await greenlet_spawn(pooled.invalidate)
 
     async def close(self) -> None:

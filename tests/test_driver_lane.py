@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -223,3 +224,79 @@ async def test_closing_the_database_closes_the_lanes_connections(postgres: tuple
             break
         await asyncio.sleep(0.02)
     assert await server_states(admin, db) == {}
+
+
+async def test_a_read_cancelled_while_it_waits_for_the_lane_leaves_the_lane_whole(
+    postgres: tuple[str, AsyncEngine], through_the_pool: list[int]
+) -> None:
+    url, _admin = postgres
+    db = await opened(url)
+    try:
+        busy = [asyncio.create_task(read(db, SLEEP, {"seconds": 0.3})) for _ in range(DRIVER_LANE)]
+        await asyncio.sleep(0.1)
+        waiting = asyncio.create_task(read(db, BACKEND))
+        await asyncio.sleep(0.05)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        assert await asyncio.gather(*busy) == [[1]] * DRIVER_LANE
+        assert await asyncio.gather(*(read(db, SLEEP, {"seconds": 0.02}) for _ in range(6))) == [[1]] * 6
+        assert checked_out(db) == DRIVER_LANE and through_the_pool == []
+    finally:
+        await db.close()
+
+
+class _Driver:
+    closed = broken = False
+    pgconn = SimpleNamespace(transaction_status=0)
+
+
+class _Pooled:
+    def __init__(self) -> None:
+        self.driver_connection = _Driver()
+        self.invalidated = False
+
+    def invalidate(self) -> None:
+        self.invalidated = True
+
+
+def fake_lane(size: int) -> tuple[Any, list[_Pooled]]:
+    """A lane over a stand-in engine whose pool always has room (the waiting logic alone)."""
+    made: list[_Pooled] = []
+
+    def raw_connection() -> _Pooled:
+        made.append(_Pooled())
+        return made[-1]
+
+    engine = SimpleNamespace(
+        pool=SimpleNamespace(checkedout=lambda: len(made), size=lambda: 5),
+        raw_connection=raw_connection,
+        dialect=SimpleNamespace(loaded_dbapi=SimpleNamespace(Error=OSError)),
+    )
+    return byway.db._DriverLane(engine, size, idle_after=60), made  # type: ignore[arg-type]
+
+
+async def test_a_reader_woken_for_a_connection_then_cancelled_passes_its_turn_on() -> None:
+    lane, made = fake_lane(1)
+    held = await lane._take()
+    first = asyncio.create_task(lane._take())
+    second = asyncio.create_task(lane._take())
+    await asyncio.sleep(0)  # both wait: the lane's one connection is taken
+    assert not first.done() and not second.done()
+    lane._put_back(held)  # wakes the first ...
+    first.cancel()  # ... which is cancelled before it runs
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    assert await asyncio.wait_for(second, 1) is held  # the turn went on to the second
+    assert len(made) == 1
+
+
+async def test_a_broken_connection_frees_its_place_in_the_lane_for_a_waiting_reader() -> None:
+    lane, made = fake_lane(1)
+    held = await lane._take()
+    waiting = asyncio.create_task(lane._take())
+    await asyncio.sleep(0)
+    held.driver_connection.broken = True
+    lane._put_back(held)
+    replacement = await asyncio.wait_for(waiting, 1)
+    assert held.invalidated and replacement is made[1] and not replacement.invalidated
