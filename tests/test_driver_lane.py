@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -49,6 +50,17 @@ async def opened(url: str, ping_after_idle: float = 10.0) -> PluginDatabase:
 
 
 @pytest.fixture
+async def lane_db(postgres: tuple[str, AsyncEngine]) -> AsyncIterator[tuple[PluginDatabase, AsyncEngine]]:
+    """A new PostgreSQL database with the names table (closed afterwards), and the admin engine."""
+    url, admin = postgres
+    db = await opened(url)
+    try:
+        yield db, admin
+    finally:
+        await db.close()
+
+
+@pytest.fixture
 def through_the_pool(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """A list that gets an item for each prepared read that went through the readers' pool
     (SQLAlchemy's path) instead of the lane."""
@@ -73,109 +85,89 @@ def checked_out(db: PluginDatabase) -> int:
 
 
 async def test_prepared_reads_run_on_one_lane_connection_with_the_same_values(
-    postgres: tuple[str, AsyncEngine], through_the_pool: list[int]
+    lane_db: tuple[PluginDatabase, AsyncEngine], through_the_pool: list[int]
 ) -> None:
-    url, admin = postgres
-    db = await opened(url)
-    try:
-        for _ in range(10):
-            assert await read(db, NAMED, {"names": [*ODD[::-1], "missing"]}) == ODD
-        assert await read(db, NAMED, {"names": []}) == []
-        pids = {(await read(db, BACKEND))[0] for _ in range(5)}
-        assert len(pids) == 1  # one backend answered every read
-        assert through_the_pool == []
-        assert checked_out(db) == 1  # the lane keeps its connection out of the readers' pool
-        assert (await server_states(admin, db))[pids.pop()] == "idle"  # autocommit: no transaction left
-        async with db.sessions() as session:  # what a session commits, the next read sees
-            await session.execute(insert(names).values(id=100, name="later"))
-            await session.commit()
-        assert await read(db, NAMED, {"names": ["later"]}) == ["later"]
-    finally:
-        await db.close()
+    db, admin = lane_db
+    for _ in range(10):
+        assert await read(db, NAMED, {"names": [*ODD[::-1], "missing"]}) == ODD
+    assert await read(db, NAMED, {"names": []}) == []
+    pids = {(await read(db, BACKEND))[0] for _ in range(5)}
+    assert len(pids) == 1  # one backend answered every read
+    assert through_the_pool == []
+    assert checked_out(db) == 1  # the lane keeps its connection out of the readers' pool
+    assert (await server_states(admin, db))[pids.pop()] == "idle"  # autocommit: no transaction left
+    async with db.sessions() as session:  # what a session commits, the next read sees
+        await session.execute(insert(names).values(id=100, name="later"))
+        await session.commit()
+    assert await read(db, NAMED, {"names": ["later"]}) == ["later"]
 
 
 async def test_concurrent_reads_wait_for_the_lane_within_the_readers_pool(
-    postgres: tuple[str, AsyncEngine], through_the_pool: list[int]
+    lane_db: tuple[PluginDatabase, AsyncEngine], through_the_pool: list[int]
 ) -> None:
-    url, _admin = postgres
-    db = await opened(url)
-    try:
-        started = time.monotonic()
-        assert await asyncio.gather(*(read(db, SLEEP, {"seconds": 0.05}) for _ in range(8))) == [[1]] * 8
-        elapsed = time.monotonic() - started
-        assert through_the_pool == []  # they waited for a lane connection
-        assert checked_out(db) == DRIVER_LANE < READERS_POOL[0]  # the rest of the pool serves other reads
-        assert elapsed >= 8 / DRIVER_LANE * 0.05 * 0.9
-        async with db.reader() as reader:  # a statement through SQLAlchemy takes one of the others
-            assert (await reader.execute(select(func.count()).select_from(names))).scalar() == len(ODD) + 1
-    finally:
-        await db.close()
+    db, _admin = lane_db
+    started = time.monotonic()
+    assert await asyncio.gather(*(read(db, SLEEP, {"seconds": 0.05}) for _ in range(8))) == [[1]] * 8
+    elapsed = time.monotonic() - started
+    assert through_the_pool == []  # they waited for a lane connection
+    assert checked_out(db) == DRIVER_LANE < READERS_POOL[0]  # the rest of the pool serves other reads
+    assert elapsed >= 8 / DRIVER_LANE * 0.05 * 0.9
+    async with db.reader() as reader:  # a statement through SQLAlchemy takes one of the others
+        assert (await reader.execute(select(func.count()).select_from(names))).scalar() == len(ODD) + 1
 
 
 async def test_a_lane_connection_the_server_dropped_is_replaced_and_the_read_answers(
-    postgres: tuple[str, AsyncEngine], through_the_pool: list[int]
+    lane_db: tuple[PluginDatabase, AsyncEngine], through_the_pool: list[int]
 ) -> None:
-    url, admin = postgres
-    db = await opened(url)
-    try:
-        [pid] = await read(db, BACKEND)
-        async with admin.connect() as conn:
-            await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-        for _ in range(50):  # until the server has ended it
-            if pid not in await server_states(admin, db):
-                break
-            await asyncio.sleep(0.02)
-        assert await read(db, NAMED, {"names": ["plain"]}) == ["plain"]  # through the pool, no error
-        assert through_the_pool == [1]
-        [new_pid] = await read(db, BACKEND)  # the lane has a new connection
-        assert new_pid != pid and through_the_pool == [1]
-        assert checked_out(db) == 1  # the dead one was invalidated, not kept
-    finally:
-        await db.close()
+    db, admin = lane_db
+    [pid] = await read(db, BACKEND)
+    async with admin.connect() as conn:
+        await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    for _ in range(50):  # until the server has ended it
+        if pid not in await server_states(admin, db):
+            break
+        await asyncio.sleep(0.02)
+    assert await read(db, NAMED, {"names": ["plain"]}) == ["plain"]  # through the pool, no error
+    assert through_the_pool == [1]
+    [new_pid] = await read(db, BACKEND)  # the lane has a new connection
+    assert new_pid != pid and through_the_pool == [1]
+    assert checked_out(db) == 1  # the dead one was invalidated, not kept
 
 
 async def test_a_cancelled_read_leaves_its_lane_connection_usable(
-    postgres: tuple[str, AsyncEngine], through_the_pool: list[int]
+    lane_db: tuple[PluginDatabase, AsyncEngine], through_the_pool: list[int]
 ) -> None:
     """A read cancelled mid-statement (a request's timeout): psycopg cancels the query on the
     server, and the connection goes back to the lane idle, not inside a transaction."""
-    url, admin = postgres
-    db = await opened(url)
-    try:
-        [pid] = await read(db, BACKEND)
-        task = asyncio.create_task(read(db, SLEEP, {"seconds": 5}))
-        await asyncio.sleep(0.2)
-        started = time.monotonic()
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        assert time.monotonic() - started < 2  # the server's statement was cancelled, not waited for
-        assert await read(db, BACKEND) == [pid]  # the same connection serves the next read
-        assert (await server_states(admin, db))[pid] == "idle"
-        assert through_the_pool == []
-    finally:
-        await db.close()
+    db, admin = lane_db
+    [pid] = await read(db, BACKEND)
+    task = asyncio.create_task(read(db, SLEEP, {"seconds": 5}))
+    await asyncio.sleep(0.2)
+    started = time.monotonic()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert time.monotonic() - started < 2  # the server's statement was cancelled, not waited for
+    assert await read(db, BACKEND) == [pid]  # the same connection serves the next read
+    assert (await server_states(admin, db))[pid] == "idle"
+    assert through_the_pool == []
 
 
 async def test_a_statement_the_driver_refuses_gets_sqlalchemys_error_and_the_lane_goes_on(
-    postgres: tuple[str, AsyncEngine], through_the_pool: list[int]
+    lane_db: tuple[PluginDatabase, AsyncEngine], through_the_pool: list[int]
 ) -> None:
-    url, _admin = postgres
-    db = await opened(url)
-    try:
-        [pid] = await read(db, BACKEND)
-        with pytest.raises(DBAPIError, match="integer out of range"):
-            await read(db, MILLION_TIMES, {"x": 1_000_000})
-        with pytest.raises(StatementError):  # not a list: refused by one_of's type, as SQLAlchemy says
-            await read(db, NAMED, {"names": "plain"})
-        assert await read(db, MILLION_TIMES, {"x": 2}) == [2_000_000]
-        assert await read(db, BACKEND) == [pid]
-        assert len(through_the_pool) == 2  # the two refused ones, run again through SQLAlchemy
-        # A numeric or float result, whose processor needs the cursor's type code: SQLAlchemy runs it.
-        assert [float(value) for value in await read(db, DIVIDE, {"by": 2})] == [0.5]
-        assert len(through_the_pool) == 3
-    finally:
-        await db.close()
+    db, _admin = lane_db
+    [pid] = await read(db, BACKEND)
+    with pytest.raises(DBAPIError, match="integer out of range"):
+        await read(db, MILLION_TIMES, {"x": 1_000_000})
+    with pytest.raises(StatementError):  # not a list: refused by one_of's type, as SQLAlchemy says
+        await read(db, NAMED, {"names": "plain"})
+    assert await read(db, MILLION_TIMES, {"x": 2}) == [2_000_000]
+    assert await read(db, BACKEND) == [pid]
+    assert len(through_the_pool) == 2  # the two refused ones, run again through SQLAlchemy
+    # A numeric or float result, whose processor needs the cursor's type code: SQLAlchemy runs it.
+    assert [float(value) for value in await read(db, DIVIDE, {"by": 2})] == [0.5]
+    assert len(through_the_pool) == 3
 
 
 async def test_a_lane_connection_idle_for_long_is_pinged_before_use(
@@ -227,23 +219,19 @@ async def test_closing_the_database_closes_the_lanes_connections(postgres: tuple
 
 
 async def test_a_read_cancelled_while_it_waits_for_the_lane_leaves_the_lane_whole(
-    postgres: tuple[str, AsyncEngine], through_the_pool: list[int]
+    lane_db: tuple[PluginDatabase, AsyncEngine], through_the_pool: list[int]
 ) -> None:
-    url, _admin = postgres
-    db = await opened(url)
-    try:
-        busy = [asyncio.create_task(read(db, SLEEP, {"seconds": 0.3})) for _ in range(DRIVER_LANE)]
-        await asyncio.sleep(0.1)
-        waiting = asyncio.create_task(read(db, BACKEND))
-        await asyncio.sleep(0.05)
-        waiting.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await waiting
-        assert await asyncio.gather(*busy) == [[1]] * DRIVER_LANE
-        assert await asyncio.gather(*(read(db, SLEEP, {"seconds": 0.02}) for _ in range(6))) == [[1]] * 6
-        assert checked_out(db) == DRIVER_LANE and through_the_pool == []
-    finally:
-        await db.close()
+    db, _admin = lane_db
+    busy = [asyncio.create_task(read(db, SLEEP, {"seconds": 0.3})) for _ in range(DRIVER_LANE)]
+    await asyncio.sleep(0.1)
+    waiting = asyncio.create_task(read(db, BACKEND))
+    await asyncio.sleep(0.05)
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert await asyncio.gather(*busy) == [[1]] * DRIVER_LANE
+    assert await asyncio.gather(*(read(db, SLEEP, {"seconds": 0.02}) for _ in range(6))) == [[1]] * 6
+    assert checked_out(db) == DRIVER_LANE and through_the_pool == []
 
 
 class _Driver:
