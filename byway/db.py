@@ -483,11 +483,14 @@ class _DriverLane:
     async def scalars(self, prepared: Prepared, params: dict[str, Any] | None) -> list[Any] | None:
         """The statement's first column through a lane connection; None when the read must go
         through the pool (no connection to spare, SQLAlchemy must run it, the driver failed)."""
+        call = prepared.driver_call(self._engine, params)
+        if call is None:
+            return None  # SQLAlchemy must run it: no connection to take for it
         pooled = await self._take()
         if pooled is None:
             return None
         try:
-            return await prepared.driver_scalars_async(self._engine, pooled.driver_connection, params)
+            return await call.scalars_async(pooled.driver_connection, self._engine.dialect.loaded_dbapi.Error)
         finally:
             self._put_back(pooled)
             if self._closed:

@@ -42,6 +42,36 @@ class _DriverPlan(NamedTuple):
     first_column: Callable[[Any], Any] | None
 
 
+#: Errors of a value that a type or the driver refuses: SQLAlchemy runs the statement and reports them.
+_REFUSED = (LookupError, TypeError, ValueError)
+
+
+class DriverCall(NamedTuple):
+    """A :class:`Prepared` statement ready for the driver: its plan and its arguments."""
+
+    plan: _DriverPlan
+    arguments: Any
+
+    def first_column(self, rows: Sequence[Sequence[Any]]) -> list[Any]:
+        """The first column of ``rows``, through the column type's result processor."""
+        process = self.plan.first_column
+        if process is None:
+            return [row[0] for row in rows]
+        return [process(row[0]) for row in rows]
+
+    async def scalars_async(self, connection: Any, driver_error: type[Exception]) -> list[Any] | None:
+        """The first column of every row, awaited on an asynchronous driver connection
+        (``psycopg.AsyncConnection``) on the event loop itself: no greenlet, no pooled
+        ``Connection``. None when the driver failed (``driver_error``) or refused a value
+        (the caller tells a broken connection from a refused statement by the connection's state)."""
+        try:
+            cursor = await connection.execute(self.plan.sql, self.arguments)
+            rows = await cursor.fetchall()
+        except (driver_error, *_REFUSED):
+            return None
+        return self.first_column(rows)
+
+
 class Prepared:
     """A read statement built once (keep it a module constant), for :func:`scalars`."""
 
@@ -55,49 +85,26 @@ class Prepared:
         """The first column of every row, fetched on ``connection`` (a DBAPI connection to
         ``engine``'s database); None when SQLAlchemy must run the statement (see the module
         docstring)."""
-        call = self._driver_call(engine, params)
+        call = self.driver_call(engine, params)
         if call is None:
             return None
-        plan, arguments = call
         try:
             cursor = connection.cursor()
             try:
-                cursor.execute(plan.sql, arguments)
+                cursor.execute(call.plan.sql, call.arguments)
                 rows = cursor.fetchall()
             finally:
                 cursor.close()
-        except (engine.dialect.loaded_dbapi.Error, LookupError, TypeError, ValueError):
+        except (engine.dialect.loaded_dbapi.Error, *_REFUSED):
             # SQLAlchemy runs it again: a lock to wait for, or the error as SQLAlchemy reports it
             # (a value the driver refuses, a failing statement).
             return None
-        return _first_column(plan, rows)
+        return call.first_column(rows)
 
-    async def driver_scalars_async(
-        self, engine: Engine, connection: Any, params: dict[str, Any] | None
-    ) -> list[Any] | None:
-        """:meth:`driver_scalars` on an asynchronous driver connection (``psycopg.AsyncConnection``),
-        awaited on the event loop itself: no greenlet, no pooled ``Connection``. None when
-        SQLAlchemy must run the statement, or when the driver failed (the caller tells a broken
-        connection from a refused statement by the connection's state)."""
-        call = self._driver_call(engine, params)
-        if call is None:
-            return None
-        plan, arguments = call
-        try:
-            cursor = connection.cursor()
-            try:
-                await cursor.execute(plan.sql, arguments)
-                rows = await cursor.fetchall()
-            finally:
-                await cursor.close()
-        except (engine.dialect.loaded_dbapi.Error, LookupError, TypeError, ValueError):
-            return None
-        return _first_column(plan, rows)
-
-    def _driver_call(self, engine: Engine, params: dict[str, Any] | None) -> tuple[_DriverPlan, Any] | None:
-        """The plan for ``engine``'s driver and its arguments for ``params``; None when SQLAlchemy
-        must run the statement (``echo``, a cursor listener, a plan it cannot make, a value it
-        must refuse with its own error)."""
+    def driver_call(self, engine: Engine, params: dict[str, Any] | None) -> DriverCall | None:
+        """The statement for ``engine``'s driver with its arguments for ``params``; None when
+        SQLAlchemy must run it (``echo``, a cursor listener, a plan it cannot make, a value it
+        must refuse with its own error). Asked before a connection is taken for it."""
         if engine.echo or engine.dispatch.before_cursor_execute or engine.dispatch.after_cursor_execute:
             return None
         plan = self._plan(engine.dialect)
@@ -112,9 +119,9 @@ class Prepared:
                 arguments = {
                     name: values[name] if process is None else process(values[name]) for name, process in plan.binds
                 }
-        except (SQLAlchemyError, LookupError, TypeError, ValueError):
+        except (SQLAlchemyError, *_REFUSED):
             return None  # a missing parameter, a value its type refuses: as SQLAlchemy reports it
-        return plan, arguments
+        return DriverCall(plan, arguments)
 
     def _plan(self, dialect: Dialect) -> _DriverPlan | None:
         key = (dialect.name, dialect.driver)
@@ -153,13 +160,6 @@ def _driver_plan(statement: Select[Any], dialect: Dialect) -> _DriverPlan | None
             if isinstance(getattr(type_, "impl_instance", type_), ARRAY):
                 sql = sql.replace(f"%({name})s", f"%({name})b")
     return _DriverPlan(sql, compiled, positional, binds, first_column)
-
-
-def _first_column(plan: _DriverPlan, rows: Sequence[Sequence[Any]]) -> list[Any]:
-    process = plan.first_column
-    if process is None:
-        return [row[0] for row in rows]
-    return [process(row[0]) for row in rows]
 
 
 def statement_of(statement: Prepared | Executable) -> Executable:
