@@ -22,6 +22,10 @@ type Query {
   boomRequired: String!
   boomLater: Item
   boomLaterRequired: [Item!]!
+  ids: [ID!]!
+  names: [String]
+  flags: [Boolean!]
+  grid: [[ID!]!]
 }
 input Filter { word: String! limit: Int = 3 }
 type Item {
@@ -66,6 +70,14 @@ def resolve_echo(*_: Any, **args: Any) -> str:
 @query.field("paged")
 def resolve_paged(*_: Any, **args: Any) -> str:
     return repr(sorted(args.items()))
+
+
+@query.field("ids")
+@query.field("names")
+@query.field("flags")
+@query.field("grid")
+def resolve_leaves(*_: Any) -> Any:
+    return SOURCES["leaves"]
 
 
 @query.field("boom")
@@ -165,6 +177,47 @@ def test_bad_values_give_graphql_cores_errors(row: dict[str, Any]) -> None:
         lean, stock = both(document)
         assert lean == stock
         assert lean["errors"]
+
+
+@pytest.mark.parametrize(
+    "leaves",
+    [
+        ["a", "b", "c"],
+        [],
+        ["a", None, "c"],  # null in [ID!]!: an error; in [String]: a null
+        ["a", 7, "c"],  # ID and String coerce an int to text
+        [True, False],  # Boolean's own; text for ID and String
+        [True, 1],  # 1 is not a Boolean
+        ("a", "b"),  # a tuple, as graphql-core iterates it
+        "ab",  # a string where a list is due
+        [["a"], ["b"]],
+        None,
+    ],
+)
+def test_lists_of_leaves_give_graphql_cores_values_and_errors(leaves: Any) -> None:
+    SOURCES["leaves"] = leaves
+    for document in ("{ ids }", "{ names }", "{ flags }", "{ grid }", "{ names ids }"):
+        lean, stock = both(document)
+        assert lean == stock, document
+
+
+def test_a_list_of_leaves_is_a_copy_without_graphql_cores_completion(monkeypatch: pytest.MonkeyPatch) -> None:
+    general: list[Any] = []
+    complete_list_value = ExecutorThrowingOnIncremental.complete_list_value
+
+    def counted(self: Any, *args: Any) -> Any:
+        general.append(args[-2])
+        return complete_list_value(self, *args)
+
+    monkeypatch.setattr(ExecutorThrowingOnIncremental, "complete_list_value", counted)
+    SOURCES["leaves"] = ["a", "b"]
+    result = execute_lean(schema, parse("{ ids names }"), None, None, None)
+    assert isinstance(result, ExecutionResult) and result.data == {"ids": ["a", "b"], "names": ["a", "b"]}
+    assert result.data["ids"] is not SOURCES["leaves"] and general == []
+    SOURCES["leaves"] = ["a", 7]
+    result = execute_lean(schema, parse("{ ids }"), None, None, None)
+    assert isinstance(result, ExecutionResult) and result.data == {"ids": ["a", "7"]}
+    assert general == [["a", 7]]  # an int to coerce: graphql-core's path
 
 
 def test_callable_values_are_called_as_by_the_default_resolver() -> None:
