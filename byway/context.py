@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -52,6 +52,14 @@ class DataLoader(Generic[K, V]):
         if len(self._queue) == 1:
             loop.call_soon(lambda: loop.create_task(self._dispatch()))
         return future
+
+    def prime(self, values: Mapping[K, V]) -> None:
+        """Values known without a batch (fetched ahead of time, say): later loads answer them
+        without one. A key already loaded, or being loaded, keeps its own value."""
+        known = self._values
+        for key, value in values.items():
+            if key not in self._cache:
+                known.setdefault(key, value)
 
     async def load_many(self, keys: Sequence[K]) -> list[V]:
         """The values of several keys (batched together with any other pending loads)."""
@@ -143,6 +151,13 @@ class RequestContext:
                 self._session = self.plugin.sessions()
             with self.plugin.host.tracing.span(f"db {self.plugin.name}", self.plugin.name):
                 yield self._session
+
+    @property
+    def reads_wait(self) -> bool:
+        """Whether this plugin's reads wait on I/O, leaving the event loop to other tasks (see
+        :attr:`byway.db.PluginDatabase.reads_wait`): a call started as a task before a read then runs
+        during it; on inline SQLite it would only run after it, for the cost of a task."""
+        return self.plugin.db.reads_wait
 
     def reader(self) -> AbstractAsyncContextManager[Reader]:
         """Read-only access to the plugin's database for one block, cheaper than :meth:`session`:

@@ -753,6 +753,13 @@ class PluginDatabase:
         return self.url.get_backend_name() == "sqlite"
 
     @property
+    def reads_wait(self) -> bool:
+        """Whether a read waits for its answer (a database server, or aiosqlite's thread) with the
+        event loop free to run other tasks meanwhile; False on SQLite's inline driver, whose reads
+        run on the event loop's thread. Work started before a read overlaps with it only when True."""
+        return not (self.is_sqlite and self.sqlite_driver == "inline")
+
+    @property
     def sqlite_path(self) -> str | None:
         """The file of a SQLite database (None for Postgres, in-memory and URI databases)."""
         database = self.url.database if self.is_sqlite else None

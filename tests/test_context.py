@@ -157,3 +157,15 @@ async def test_a_failing_load_now_raises_and_caches_nothing() -> None:
         await loader.load_now([1, 2])
     assert await loader.load_now([1, 2]) == ["1", "2"]
     assert calls == [[1, 2], [1, 2]]
+
+
+async def test_primed_values_are_answered_without_a_batch_and_never_replace_loaded_ones() -> None:
+    batch = Recorder()
+    loader: DataLoader[int, str] = DataLoader(batch)
+    assert await loader.load_now([1]) == ["value-1"]
+    pending = loader.load(2)  # queued, not answered yet
+    loader.prime({1: "primed-1", 2: "primed-2", 3: "primed-3", 4: "primed-4"})
+    assert await loader.load_now([3, 1, 4]) == ["primed-3", "value-1", "primed-4"]
+    assert await loader.load(4) == "primed-4" and await pending == "value-2"
+    assert await loader.load_now([5, 3]) == ["value-5", "primed-3"]
+    assert batch.calls == [[1], [2], [5]]
