@@ -27,6 +27,8 @@ mutation = MutationType()
 
 #: Most course ids enrollmentStatus answers for in one call.
 STATUS_IDS_MAX = 500
+#: Most course ids enrolledCourseIds answers with in one call.
+ENROLLED_IDS_MAX = 500
 #: Most ids studentsByIds answers for in one call.
 STUDENT_IDS_MAX = 500
 
@@ -76,6 +78,28 @@ async def resolve_enrollment_status(
                 raise byway.BadUserInput(f"at most {STATUS_IDS_MAX} course ids at a time", field="courseIds")
             enrolled = await store.enrolled_course_ids(db, student["id"], courseIds) if student else set()
     return [{"courseId": course_id, "enrolled": course_id in enrolled} for course_id in courseIds]
+
+
+@query.field("enrolledCourseIds")
+async def resolve_enrolled_course_ids(
+    _: Any, info: GraphQLResolveInfo[byway.RequestContext], first: int, studentId: str | None = None
+) -> list[str]:
+    """Up to ``first`` enrolled course ids (read-only: a reader). What a catalogue page fetches
+    alongside its own statement, to answer ``isEnrolled`` without waiting for its ids."""
+    ctx = info.context
+    async with ctx.reader() as db:
+        if studentId is None:
+            user_id = own_user_id(ctx.principal)
+            _check_first(first)
+            return await store.some_enrolled_course_ids_of_user(db, user_id, first)
+        student = await student_for(db, ctx.principal, studentId)
+        _check_first(first)
+        return await store.some_enrolled_course_ids(db, student["id"], first) if student else []
+
+
+def _check_first(first: int) -> None:
+    if not 1 <= first <= ENROLLED_IDS_MAX:
+        raise byway.BadUserInput(f"first must be between 1 and {ENROLLED_IDS_MAX}", field="first")
 
 
 @query.field("myCourses")

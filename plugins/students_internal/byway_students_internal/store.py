@@ -136,6 +136,36 @@ _ENROLLED_OF_USER = byway.Prepared(
 )
 
 
+async def some_enrolled_course_ids_of_user(session: byway.Readable, user_id: str, first: int) -> list[str]:
+    """At most ``first`` of the course ids the user's student is enrolled in, in id order: ONE
+    statement; empty when the user has no student yet. Fewer than ``first`` means all of them."""
+    return list(await byway.scalars(session, _SOME_ENROLLED_OF_USER, {"user_id": user_id, "first": first}))
+
+
+async def some_enrolled_course_ids(session: byway.Readable, student_id: str, first: int) -> list[str]:
+    """At most ``first`` of the course ids the student is enrolled in, in id order (one statement)."""
+    return list(await byway.scalars(session, _SOME_ENROLLED, {"student_id": student_id, "first": first}))
+
+
+#: The student as a scalar subquery: the (student, course) index then gives the ids in order, and
+#: the scan stops at ``first`` (a join would sort all of a student's enrollments on PostgreSQL).
+_SOME_ENROLLED_OF_USER = byway.Prepared(
+    select(enrollments.c.course_id)
+    .where(
+        enrollments.c.student_id
+        == select(students.c.id).where(students.c.user_id == bindparam("user_id")).scalar_subquery()
+    )
+    .order_by(enrollments.c.course_id)
+    .limit(bindparam("first"))
+)
+_SOME_ENROLLED = byway.Prepared(
+    select(enrollments.c.course_id)
+    .where(enrollments.c.student_id == bindparam("student_id"))
+    .order_by(enrollments.c.course_id)
+    .limit(bindparam("first"))
+)
+
+
 async def enrollments_of(session: AsyncSession, student_id: str) -> list[Record]:
     """A student's enrollments, oldest first."""
     stmt = (

@@ -20,6 +20,7 @@ ENROLL_ME = "mutation($c: ID!) { enrollMe(courseId: $c) { id studentId courseId 
 ENROLL_STUDENT = "mutation($s: ID!, $c: ID!) { enrollStudent(studentId: $s, courseId: $c) { id studentId courseId } }"
 STATUS = "query($ids: [ID!]!, $s: ID) { enrollmentStatus(courseIds: $ids, studentId: $s) { courseId enrolled } }"
 MY_COURSES = "query($s: ID) { myCourses(studentId: $s) { id courseId } }"
+ENROLLED_IDS = "query($n: Int!, $s: ID) { enrolledCourseIds(first: $n, studentId: $s) }"
 
 
 async def row_counts(world: World) -> tuple[int, int]:
@@ -114,6 +115,34 @@ async def test_enrollment_status_answers_in_order_for_many_courses(world: World)
     is_enrolled = "query($s: ID!, $c: ID!) { isEnrolled(studentId: $s, courseId: $c) }"
     assert (await world.ok(SI, is_enrolled, {"s": student, "c": a}, as_="service"))["isEnrolled"] is True
     assert (await world.ok(SI, is_enrolled, {"s": student, "c": b}, as_="student"))["isEnrolled"] is False
+
+
+async def test_enrolled_course_ids_answers_at_most_first_in_id_order(world: World) -> None:
+    courses = [await world.course(title=t) for t in "abcd"]
+    for course in courses[:3]:
+        await world.enroll("student", course)
+    await world.enroll("other_student", courses[3])
+    mine = sorted(courses[:3])
+    assert (await world.ok(SI, ENROLLED_IDS, {"n": 500}, as_="student"))["enrolledCourseIds"] == mine
+    assert (await world.ok(SI, ENROLLED_IDS, {"n": 3}, as_="student"))["enrolledCourseIds"] == mine
+    assert (await world.ok(SI, ENROLLED_IDS, {"n": 2}, as_="student"))["enrolledCourseIds"] == mine[:2]
+    assert (await world.ok(SI, "{ enrolledCourseIds }", as_="student"))["enrolledCourseIds"] == mine  # first: 100
+    student = await world.student_id("student")
+    data = await world.ok(SI, ENROLLED_IDS, {"n": 1, "s": student}, as_="service")
+    assert data["enrolledCourseIds"] == mine[:1]
+    # a user without a student yet is enrolled in nothing
+    assert (await world.ok(SI, ENROLLED_IDS, {"n": 5}, as_="owner"))["enrolledCourseIds"] == []
+
+
+async def test_enrolled_course_ids_input_rules(world: World) -> None:
+    for first in (0, -1, 501):
+        error = await world.refused(SI, ENROLLED_IDS, {"n": first}, as_="student")
+        assert (error["code"], error["field"]) == ("BAD_USER_INPUT", "first")
+    error = await world.refused(SI, ENROLLED_IDS, {"n": 501, "s": await world.student_id("student")}, as_="admin")
+    assert (error["code"], error["field"]) == ("BAD_USER_INPUT", "first")
+    # a service has no "me": it must name the student
+    error = await world.refused(SI, ENROLLED_IDS, {"n": 5}, as_="service")
+    assert (error["code"], error["field"]) == ("BAD_USER_INPUT", "studentId")
 
 
 async def test_enrollment_status_input_rules(world: World) -> None:

@@ -131,6 +131,10 @@ def _my_courses(data: Any, student: str, course: str) -> None:
     assert course in {e["courseId"] for e in data["myCourses"]}
 
 
+def _enrolled_ids(data: Any, student: str, course: str) -> None:
+    assert course in data["enrolledCourseIds"]
+
+
 def _student(data: Any, student: str, course: str) -> None:
     assert data["student"] == {"id": student, "userId": "u-student"}
 
@@ -139,6 +143,7 @@ IS_ENROLLED = "query($s: ID!, $c: ID!) { isEnrolled(studentId: $s, courseId: $c)
 STATUS = "query($s: ID, $c: ID!) { enrollmentStatus(courseIds: [$c], studentId: $s) { courseId enrolled } }"
 MY_COURSES = "query($s: ID) { myCourses(studentId: $s) { courseId } }"
 STUDENT = "query($s: ID!) { student(id: $s) { id userId } }"
+ENROLLED_IDS = "query($s: ID) { enrolledCourseIds(studentId: $s) }"
 
 
 async def students_by_ids(world: World, who: str) -> str:
@@ -160,6 +165,17 @@ async def enrollment_status_me(world: World, who: str) -> str:
     if (code := outcome(body)) is not None:
         return code
     assert body["data"]["enrollmentStatus"] == [{"enrolled": True}]
+    return "OK"
+
+
+async def enrolled_course_ids_me(world: World, who: str) -> str:
+    course = await world.course()
+    if who not in ("anonymous", "service"):
+        await world.enroll(who, course)
+    body = await world.gql(SI, "{ enrolledCourseIds }", as_=who)
+    if (code := outcome(body)) is not None:
+        return code
+    assert course in body["data"]["enrolledCourseIds"]
     return "OK"
 
 
@@ -222,9 +238,11 @@ TABLE: dict[str, tuple[Check, list[str]]] = {
     "isEnrolled": (about_the_student(IS_ENROLLED, _is_enrolled), ABOUT_STUDENT),
     "enrollmentStatus(studentId)": (about_the_student(STATUS, _status), ABOUT_STUDENT),
     "myCourses(studentId)": (about_the_student(MY_COURSES, _my_courses), ABOUT_STUDENT),
+    "enrolledCourseIds(studentId)": (about_the_student(ENROLLED_IDS, _enrolled_ids), ABOUT_STUDENT),
     "student(id)": (about_the_student(STUDENT, _student), ABOUT_STUDENT),
     "studentsByIds": (students_by_ids, SERVICE_OR_ADMIN),
     "enrollmentStatus(me)": (enrollment_status_me, [UNAUTH] + ["OK"] * 6 + [BAD]),
+    "enrolledCourseIds(me)": (enrolled_course_ids_me, [UNAUTH] + ["OK"] * 6 + [BAD]),
     "isEnrolledMe": (is_enrolled_me, [UNAUTH] + ["OK"] * 6 + [FORBID]),
     "myStudent": (my_student, ["NULL"] + ["OK"] * 6 + ["NULL"]),
     "registerStudent(student's user)": (register_student, ABOUT_STUDENT),
