@@ -3,25 +3,41 @@
 ``enrollment_loader`` is what keeps ``Course.isEnrolled`` (and lesson content gating) at ONE call to
 ``students-internal`` per request, and ``teacher_loader`` ``Course.teacher`` at ONE call to
 ``authentication`` and ONE to ``teach``, however many courses the response holds.
+
+A list of courses asking for ``isEnrolled`` asks for the caller's enrolled course ids
+(``enrolledCourseIds``, one cheap read of the (student, course) index) rather than about its own
+ids, which it does not know before its statement: where reads wait (a database server),
+:class:`Enrollments` asks while the list is read, so that the two waits (two databases, or an
+HTTP call and a database) overlap. A student with :data:`ENROLLED_IDS_ASKED` enrollments or more
+is asked about the list's ids (``enrollmentStatus``) after the statement.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode
 
 import byway
 from byway_teach_internal import store
-from byway_teach_internal.operations import ENROLLMENT_STATUS, TEACHER_PROFILES, TEACHER_USERS
+from byway_teach_internal.operations import (
+    ENROLLED_COURSE_IDS,
+    ENROLLMENT_STATUS,
+    TEACHER_PROFILES,
+    TEACHER_USERS,
+)
 
-#: Where :func:`prime_enrollments` keeps a course's answer (read by the executor, see
+#: Where :meth:`Enrollments.prime` keeps a course's answer (read by the executor, see
 #: ``byway.fast_execution.resolved_from``), or the failed call's error for the field to raise.
 IS_ENROLLED = "_isEnrolled"
 ENROLLED_ERROR = "_enrolledError"
 #: students-internal's enrollmentStatus (and the by-ids queries) accept at most this many ids per call.
 ENROLLMENT_STATUS_MAX_IDS = 500
 IDS_MAX = 500
+#: How many of the caller's enrolled course ids a list asks for (a student with more is asked
+#: about the list's own ids).
+ENROLLED_IDS_ASKED = 200
 
 
 def enrollment_loader(ctx: byway.RequestContext) -> byway.DataLoader[str, bool]:
@@ -64,27 +80,80 @@ def selects(info: Any, name: str) -> bool:
     return any(walk(node.selection_set, frozenset()) for node in info.field_nodes)
 
 
-async def prime_enrollments(ctx: byway.RequestContext, info: Any, courses: list[dict[str, Any]]) -> None:
-    """When the response asks for ``isEnrolled``, load it for every course of a list at once (ONE
-    call, as the loader would) and keep each answer on its course, so that ``Course.isEnrolled``
-    is a plain value for graphql-core, not 50 awaitables. A failed call is kept on each course:
-    each field raises it, as when every field awaited the loader. Anonymous callers are never
-    enrolled: no call.
+class Enrollments:
+    """``isEnrolled`` for the courses of one list, asked alongside the list's own statement where
+    the plugin's reads wait (``ctx.reads_wait``), after it elsewhere.
+
+    ``async with Enrollments(ctx, info) as enrollments:``, read the list inside the block, then
+    ``await enrollments.prime(courses)``. Leaving the block without needing the answer (an error,
+    a cancelled request) cancels a call started ahead. ``course_ids``: the ids the list may hold,
+    when known before it is read (``coursesByIds``): those are asked about.
     """
-    if not courses or not selects(info, "isEnrolled"):
-        return
-    if not ctx.principal.is_user:
-        for course in courses:
-            course[IS_ENROLLED] = False
-        return
-    try:
-        values = await enrollment_loader(ctx).load_now([course["id"] for course in courses])
-    except Exception as exc:
-        for course in courses:
-            course[ENROLLED_ERROR] = exc
-        return
-    for course, value in zip(courses, values, strict=True):
-        course[IS_ENROLLED] = bool(value)
+
+    def __init__(self, ctx: byway.RequestContext, info: Any, course_ids: list[str] | None = None) -> None:
+        self._ctx = ctx
+        self._selected = selects(info, "isEnrolled")
+        self._asked = self._selected and ctx.principal.is_user
+        self._course_ids = course_ids
+        #: The call started ahead: the caller's enrolled course ids (None: too many to hold).
+        self._ahead: asyncio.Task[frozenset[str] | None] | None = None
+
+    async def __aenter__(self) -> Enrollments:
+        if self._asked and self._ctx.reads_wait:
+            self._ahead = asyncio.get_running_loop().create_task(self._enrolled())
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        ahead = self._ahead
+        if ahead is None:
+            return
+        if not ahead.done():
+            ahead.cancel()  # the list failed before it needed the answer
+        elif not ahead.cancelled():
+            ahead.exception()  # retrieved: a failure nobody awaited is not logged as lost
+
+    async def _enrolled(self) -> frozenset[str] | None:
+        """The caller's enrolled course ids among ``course_ids`` or, unknown, all of them (None
+        when there are too many to hold)."""
+        if self._course_ids is not None:
+            values = await enrollment_loader(self._ctx).load_now(self._course_ids)
+            return frozenset(course_id for course_id, value in zip(self._course_ids, values, strict=True) if value)
+        try:
+            data = await self._ctx.client.call(
+                "students-internal", ENROLLED_COURSE_IDS, {"first": ENROLLED_IDS_ASKED}, as_=self._ctx.principal
+            )
+        except byway.CrossPluginError as exc:
+            raise exc.for_caller("Could not check your enrollments") from exc
+        ids = data.get("enrolledCourseIds") or []
+        return frozenset(ids) if len(ids) < ENROLLED_IDS_ASKED else None
+
+    async def prime(self, courses: list[dict[str, Any]]) -> None:
+        """Keep on each course whether the caller is enrolled in it (``IS_ENROLLED``), when the
+        response asks for ``isEnrolled``, so that ``Course.isEnrolled`` is a plain value for
+        graphql-core, not 50 awaitables; the answers also prime ``enrollment_loader`` (lesson
+        content gating asks it). A failed call is kept on each course (``ENROLLED_ERROR``): each
+        field raises it, as when every field awaited the loader. Anonymous callers are never
+        enrolled: no call.
+        """
+        if not courses or not self._selected:
+            return
+        if not self._asked:
+            for course in courses:
+                course[IS_ENROLLED] = False
+            return
+        ids = [course["id"] for course in courses]
+        loader = enrollment_loader(self._ctx)
+        try:
+            enrolled = await (self._ahead if self._ahead is not None else self._enrolled())
+            if enrolled is not None:
+                loader.prime({course_id: course_id in enrolled for course_id in ids})
+            values = await loader.load_now(ids)  # asks only about ids nobody answered yet
+        except Exception as exc:
+            for course in courses:
+                course[ENROLLED_ERROR] = exc
+            return
+        for course, value in zip(courses, values, strict=True):
+            course[IS_ENROLLED] = bool(value)
 
 
 def modules_loader(ctx: byway.RequestContext) -> byway.DataLoader[str, list[dict[str, Any]]]:

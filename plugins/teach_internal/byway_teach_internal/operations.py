@@ -18,6 +18,14 @@ query EnrollmentStatus($courseIds: [ID!]!) {
 }
 """
 
+#: students-internal, as the user: the caller's enrolled course ids, fetched while a list of courses
+#: is read (at most ``first``: fewer means all of them); with more, ENROLLMENT_STATUS answers instead.
+ENROLLED_COURSE_IDS = """
+query EnrolledCourseIds($first: Int!) {
+  enrolledCourseIds(first: $first)
+}
+"""
+
 #: authentication, as service: the teachers of the courses of a response (Course.teacher, one call).
 TEACHER_USERS = """
 query TeacherUsers($ids: [ID!]!) {
@@ -43,6 +51,7 @@ query UsersExist($ids: [ID!]!) {
 OPERATIONS = [
     byway.Operation("teach", MY_TEACHER_PROFILE),
     byway.Operation("students-internal", ENROLLMENT_STATUS),
+    byway.Operation("students-internal", ENROLLED_COURSE_IDS),
     byway.Operation("authentication", TEACHER_USERS),
     byway.Operation("teach", TEACHER_PROFILES),
 ]

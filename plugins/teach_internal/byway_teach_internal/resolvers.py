@@ -28,12 +28,12 @@ from byway_teach_internal.loaders import (
     ENROLLED_ERROR,
     IDS_MAX,
     IS_ENROLLED,
+    Enrollments,
     enrollment_loader,
     lesson_count_loader,
     lesson_ids_loader,
     lessons_loader,
     modules_loader,
-    prime_enrollments,
     teacher_loader,
 )
 from byway_teach_internal.store.catalog import search_terms
@@ -82,11 +82,14 @@ async def resolve_courses(
     first = 20 if first is None else first
     if not 1 <= first <= PAGE_MAX:
         raise byway.BadUserInput(f"first must be between 1 and {PAGE_MAX}", field="first")
-    async with ctx.reader() as db:  # read-only, the hot path of every catalogue page
-        page = await store.catalog_page(db, catalog_query(search, category, difficulty, free), first, after)
-    if page is None:
-        raise byway.BadUserInput("after must be the id of a course from a previous page of this listing", field="after")
-    await prime_enrollments(ctx, info, page)
+    async with Enrollments(ctx, info) as enrollments:
+        async with ctx.reader() as db:  # read-only, the hot path of every catalogue page
+            page = await store.catalog_page(db, catalog_query(search, category, difficulty, free), first, after)
+        if page is None:
+            raise byway.BadUserInput(
+                "after must be the id of a course from a previous page of this listing", field="after"
+            )
+        await enrollments.prime(page)
     return page
 
 
@@ -121,10 +124,11 @@ async def resolve_courses_by_ids(
         raise byway.BadUserInput(f"at most {IDS_MAX} ids at a time", field="ids")
     if not ids:
         return []
-    async with ctx.session() as session:
-        found = await store.get_courses(session, ids)
-    result = [visible(ctx.principal, found.get(course_id)) for course_id in ids]
-    await prime_enrollments(ctx, info, [course for course in result if course is not None])
+    async with Enrollments(ctx, info, ids) as enrollments:
+        async with ctx.session() as session:
+            found = await store.get_courses(session, ids)
+        result = [visible(ctx.principal, found.get(course_id)) for course_id in ids]
+        await enrollments.prime([course for course in result if course is not None])
     return result
 
 
@@ -147,9 +151,10 @@ async def resolve_teaching_courses(_: Any, info: GraphQLResolveInfo[byway.Reques
     """The caller's own courses, published or not."""
     ctx = info.context
     user = byway.require_user(ctx.principal)
-    async with ctx.session() as session:
-        courses = await store.courses_of_teacher(session, str(user.user_id))
-    await prime_enrollments(ctx, info, courses)
+    async with Enrollments(ctx, info) as enrollments:
+        async with ctx.session() as session:
+            courses = await store.courses_of_teacher(session, str(user.user_id))
+        await enrollments.prime(courses)
     return courses
 
 
@@ -158,7 +163,7 @@ async def resolve_teaching_courses(_: Any, info: GraphQLResolveInfo[byway.Reques
 def resolve_is_enrolled(course: Record, info: GraphQLResolveInfo[byway.RequestContext]) -> Any:
     """Asked of students-internal once per request for all courses; false without a user.
 
-    A list resolver primes it for all its courses (``prime_enrollments``): the executor then
+    A list resolver primes it for all its courses (``Enrollments.prime``): the executor then
     reads ``course[IS_ENROLLED]`` without calling this; a failed call is raised here.
     """
     ctx = info.context
