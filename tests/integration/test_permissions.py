@@ -611,6 +611,10 @@ def _enrollment_status(cast: Cast, data: Any) -> None:
     ]
 
 
+def _enrolled_course_ids(cast: Cast, data: Any) -> None:
+    assert cast.course in data["enrolledCourseIds"]
+
+
 def _my_courses_of_student(cast: Cast, data: Any) -> None:
     # Oldest first: the shared course; other rows (enrollStudent, enrollMe) may have added more since.
     assert data["myCourses"][0] == {"studentId": cast.student_of["student"], "courseId": cast.course}
@@ -630,6 +634,9 @@ enrollment_status = about_the_student(
     'query Q($s: ID!, $c: ID!) { enrollmentStatus(courseIds: [$c, "no-such-course"], studentId: $s)'
     " { courseId enrolled } }",
     _enrollment_status,
+)
+enrolled_course_ids = about_the_student(
+    "query Q($s: ID!) { enrolledCourseIds(first: 500, studentId: $s) }", _enrolled_course_ids
 )
 my_courses_of_student = about_the_student(
     "query Q($s: ID!) { myCourses(studentId: $s) { studentId courseId } }", _my_courses_of_student
@@ -755,6 +762,7 @@ CHECKS: dict[str, Check] = {
     "myCourses(studentId)": my_courses_of_student,
     "myCourses": my_courses,
     "enrollmentStatus": enrollment_status,
+    "enrolledCourseIds": enrolled_course_ids,
     "registerStudent": register_student,
     "student": student_by_id,
     "studentsByIds": students_by_ids,
@@ -802,6 +810,7 @@ TABLE: dict[str, tuple[str, ...]] = {
     "myCourses(studentId)":              (UNAUTH,   OK,       FORBID,   FORBID,   FORBID,   FORBID,   OK,       OK),
     "myCourses":                         (UNAUTH,   OK,       OK,       OK,       OK,       OK,       OK,       BAD),
     "enrollmentStatus":                  (UNAUTH,   OK,       FORBID,   FORBID,   FORBID,   FORBID,   OK,       OK),
+    "enrolledCourseIds":                 (UNAUTH,   OK,       FORBID,   FORBID,   FORBID,   FORBID,   OK,       OK),
     "registerStudent":                   (UNAUTH,   OK,       FORBID,   FORBID,   FORBID,   FORBID,   OK,       OK),
     "student":                           (UNAUTH,   OK,       FORBID,   FORBID,   FORBID,   FORBID,   OK,       OK),
     "studentsByIds":                     (UNAUTH,   FORBID,   FORBID,   FORBID,   FORBID,   FORBID,   OK,       OK),
