@@ -46,7 +46,7 @@ async def world(byway_settings: Settings, database_url: str) -> AsyncIterator[Wo
 @contextmanager
 def count_statements(host: Host) -> Iterator[Counter[str]]:
     """SQL statements sent to each plugin's database for requests (in-process calls and HTTP
-    ones alike carry a request id) inside the block, not by background jobs (the outbox's polling)."""
+    ones alike carry a request id) inside the block, not by background jobs."""
     counts: Counter[str] = Counter()
     hooked: list[tuple[Any, Any]] = []
     for runtime in host.plugins.values():

@@ -21,7 +21,6 @@ CATALOGUE_WITH_CONTENT = """
 { courses(first: 100) { id isEnrolled modules { lessons { id preview content } } } }
 """
 ONE = "query($id: ID!) { course(id: $id) { isEnrolled modules { lessons { id content } } } }"
-#: The call a list of courses makes, by how it asks (loaders.Enrollments).
 
 
 @pytest.fixture(params=["after", "alongside"])
