@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import ColumnElement, bindparam, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import byway
@@ -147,22 +147,22 @@ async def some_enrolled_course_ids(session: byway.Readable, student_id: str, fir
     return list(await byway.scalars(session, _SOME_ENROLLED, {"student_id": student_id, "first": first}))
 
 
-#: The student as a scalar subquery: the (student, course) index then gives the ids in order, and
-#: the scan stops at ``first`` (a join would sort all of a student's enrollments on PostgreSQL).
-_SOME_ENROLLED_OF_USER = byway.Prepared(
-    select(enrollments.c.course_id)
-    .where(
-        enrollments.c.student_id
-        == select(students.c.id).where(students.c.user_id == bindparam("user_id")).scalar_subquery()
+def _some_enrolled(student_id: ColumnElement[Any]) -> byway.Prepared:
+    """At most ``first`` course ids of the student ``student_id``, in id order: the (student,
+    course) index gives them in order, and the scan stops at ``first``."""
+    return byway.Prepared(
+        select(enrollments.c.course_id)
+        .where(enrollments.c.student_id == student_id)
+        .order_by(enrollments.c.course_id)
+        .limit(bindparam("first"))
     )
-    .order_by(enrollments.c.course_id)
-    .limit(bindparam("first"))
-)
-_SOME_ENROLLED = byway.Prepared(
-    select(enrollments.c.course_id)
-    .where(enrollments.c.student_id == bindparam("student_id"))
-    .order_by(enrollments.c.course_id)
-    .limit(bindparam("first"))
+
+
+_SOME_ENROLLED = _some_enrolled(bindparam("student_id"))
+#: The student as a scalar subquery, not a join: a join would sort all of a student's enrollments
+#: on PostgreSQL (and plan the sort at each run).
+_SOME_ENROLLED_OF_USER = _some_enrolled(
+    select(students.c.id).where(students.c.user_id == bindparam("user_id")).scalar_subquery()
 )
 
 

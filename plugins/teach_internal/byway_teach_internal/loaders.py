@@ -95,7 +95,8 @@ class Enrollments:
         self._selected = selects(info, "isEnrolled")
         self._asked = self._selected and ctx.principal.is_user
         self._course_ids = course_ids
-        #: The call started ahead: the caller's enrolled course ids (None: too many to hold).
+        #: The call started ahead: the caller's enrolled course ids to prime the loader with (None:
+        #: nothing to prime).
         self._ahead: asyncio.Task[frozenset[str] | None] | None = None
 
     async def __aenter__(self) -> Enrollments:
@@ -113,11 +114,12 @@ class Enrollments:
             ahead.exception()  # retrieved: a failure nobody awaited is not logged as lost
 
     async def _enrolled(self) -> frozenset[str] | None:
-        """The caller's enrolled course ids among ``course_ids`` or, unknown, all of them (None
-        when there are too many to hold)."""
+        """The caller's enrolled course ids, to prime the loader with; None when there is nothing
+        to prime: the ids were known (``course_ids``: the loader now holds their answers) or the
+        caller has too many enrollments to hold."""
         if self._course_ids is not None:
-            values = await enrollment_loader(self._ctx).load_now(self._course_ids)
-            return frozenset(course_id for course_id, value in zip(self._course_ids, values, strict=True) if value)
+            await enrollment_loader(self._ctx).load_now(self._course_ids)
+            return None
         try:
             data = await self._ctx.client.call(
                 "students-internal", ENROLLED_COURSE_IDS, {"first": ENROLLED_IDS_ASKED}, as_=self._ctx.principal

@@ -28,7 +28,7 @@ def asking(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> s
     """When a list asks for the caller's enrollments: after reading its courses (inline SQLite) or
     alongside, in a task started before (where reads wait; forced here on SQLite)."""
     if request.param == "alongside":
-        monkeypatch.setattr(PluginDatabase, "reads_wait", True)
+        force_alongside(monkeypatch)
     return str(request.param)
 
 
