@@ -5,8 +5,10 @@ each slot boundary every process running the plugin wakes and tries to claim the
 and runs the job, the others skip it:
 
 * A plugin on PostgreSQL: a session-level advisory lock (``pg_try_advisory_lock``) keyed by
-  plugin, job and slot, on a connection of its own, held until the slot is over, so a process that
-  wakes late in the slot cannot claim it again. Works across hosts that share the database.
+  plugin, job and slot, held until the slot is over (``pg_advisory_unlock`` when the next one is
+  claimed), so a process that wakes late in the slot cannot claim it again. Each scheduler keeps
+  one connection of its own for its claims (autocommit: one round trip per claim), opened again
+  only when the server dropped it. Works across hosts that share the database.
 * Anything else (SQLite is single-host): an ``flock``-ed file per job in the data directory that
   records the last slot claimed.
 
@@ -26,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -59,7 +62,8 @@ class JobScheduler:
         database = runtime.database
         self._postgres_url = database.url if database is not None and not database.is_sqlite else None
         self._engine: AsyncEngine | None = None
-        self._held: AsyncConnection | None = None
+        self._conn: AsyncConnection | None = None  # PostgreSQL: the connection holding the locks
+        self._held: int | None = None  # PostgreSQL: the key of the slot's lock this process holds
         safe = f"{runtime.name}.{job.name}".replace("/", "_")
         self._lock_file = Path(runtime.settings.data_dir) / "jobs" / f"{safe}.lock"
 
@@ -90,25 +94,51 @@ class JobScheduler:
             return False
         return won
 
-    async def _claim_postgres(self, slot: int) -> bool:
-        if self._engine is None:
-            self._engine = create_async_engine(self._postgres_url, poolclass=NullPool, hide_parameters=True)  # type: ignore[arg-type]
-        conn = await self._engine.connect()
-        try:
-            won = bool(
-                await conn.scalar(
-                    text("SELECT pg_try_advisory_lock(:key)"), {"key": slot_key(self.runtime.name, self.job.name, slot)}
+    async def _connection(self) -> AsyncConnection:
+        """The scheduler's own connection for its locks, opened on first use and again after the
+        server dropped it (its locks went with it)."""
+        if self._conn is not None and (self._conn.closed or self._conn.invalidated):
+            await self._drop()
+        if self._conn is None:
+            if self._engine is None:
+                self._engine = create_async_engine(
+                    self._postgres_url,  # type: ignore[arg-type]
+                    poolclass=NullPool,
+                    isolation_level="AUTOCOMMIT",  # session-level locks: no transaction to end
+                    hide_parameters=True,
                 )
-            )
-            await conn.commit()
-        except BaseException:
-            await conn.close()
-            raise
-        if not won:
-            await conn.close()
-            return False
-        self._held = conn  # held (with its lock) until the slot is over
-        return True
+            self._conn = await self._engine.connect()
+        return self._conn
+
+    async def _drop(self) -> None:
+        """Close the lock connection: the server releases every lock of its session."""
+        conn, self._conn = self._conn, None
+        self._held = None
+        if conn is not None:
+            try:
+                await conn.close()
+            except Exception:  # a broken connection has released its locks already
+                self.runtime.log.debug("closing a job lock connection failed", exc_info=True)
+
+    async def _claim_postgres(self, slot: int) -> bool:
+        key = slot_key(self.runtime.name, self.job.name, slot)
+        reused = self._conn is not None
+        while True:
+            conn = await self._connection()
+            try:
+                won = bool(await conn.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}))
+            except DBAPIError:
+                await self._drop()  # whether the lock was taken is unknown: let the server release it
+                if not reused:
+                    raise
+                reused = False  # the server may have dropped the idle connection: once more, anew
+                continue
+            except BaseException:
+                await self._drop()
+                raise
+            if won:
+                self._held = key  # held until the slot is over
+            return won
 
     def _claim_file(self, slot: int) -> bool:
         self._lock_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -128,17 +158,23 @@ class JobScheduler:
             os.close(fd)  # closing releases the flock
 
     async def release(self) -> None:
-        """Release a held slot (Postgres); nothing to do for the file lock."""
-        held, self._held = self._held, None
-        if held is not None:
-            try:
-                await held.close()  # the session's advisory locks go with it
-            except Exception:  # a broken connection has released its locks already
-                self.runtime.log.debug("closing a job lock connection failed", exc_info=True)
+        """Release a held slot (Postgres; the connection stays open for the next claim); nothing
+        to do for the file lock."""
+        key, self._held = self._held, None
+        if key is None or self._conn is None:
+            return
+        try:
+            await self._conn.scalar(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+        except Exception:
+            self.runtime.log.debug("releasing a job slot failed; closing its connection", exc_info=True)
+            await self._drop()
+        except BaseException:
+            await self._drop()  # cancelled mid-statement: closing the session releases its locks
+            raise
 
     async def aclose(self) -> None:
         """Release everything (shut-down)."""
-        await self.release()
+        await self._drop()
         if self._engine is not None:
             await self._engine.dispose()
             self._engine = None

@@ -8,6 +8,9 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 import tests.plugins.notes as notes
 from byway.db import PluginDatabase
 from byway.declarations import Job
@@ -109,3 +112,78 @@ async def test_two_workers_run_a_job_once_per_interval(tmp_path: Path, database_
     slots = [slot for _, slot in runs]
     assert len(slots) == len(set(slots)), runs  # never twice in one slot
     assert max(slots) - min(slots) + 1 <= len(slots) + 2, runs  # and (nearly) every slot ran
+
+
+async def lock_holders(admin: AsyncEngine, database: str) -> dict[int, int]:
+    """``{pid: advisory locks held}`` of every server connection to ``database``."""
+    async with admin.connect() as conn:
+        rows = await conn.execute(
+            text(
+                "SELECT a.pid, count(l.pid) FROM pg_stat_activity a"
+                " LEFT JOIN pg_locks l ON l.pid = a.pid AND l.locktype = 'advisory' AND l.granted"
+                " WHERE a.datname = :name GROUP BY a.pid"
+            ),
+            {"name": database},
+        )
+        return {pid: held for pid, held in rows}
+
+
+async def test_on_postgresql_a_scheduler_claims_its_slots_on_one_connection(
+    tmp_path: Path, postgres: tuple[str, AsyncEngine]
+) -> None:
+    """One connection per scheduler for all its claims (not one per slot); the lock of a slot is
+    released when the next is claimed, and only then."""
+    url, admin = postgres
+    created = PluginDatabase("jobs", url)
+    await created.open(create_database=True)
+    await created.close()
+    job = Job("drain", 60, noop)
+    first, second = (JobScheduler(fake_runtime("ecommerce", tmp_path, url), job) for _ in range(2))
+    database = url.rsplit("/", 1)[1]
+    try:
+        assert await first.claim(1000)
+        [pid] = await lock_holders(admin, database)
+        assert not await second.claim(1000)  # held by `first`
+        for slot in range(1001, 1011):
+            assert await first.claim(slot)
+        holders = await lock_holders(admin, database)
+        assert len(holders) == 2 and holders[pid] == 1  # the same connection, one lock: the last slot's
+        assert await second.claim(1005)  # released when `first` moved on
+        assert not await second.claim(1010)
+        await first.release()
+        assert (await lock_holders(admin, database))[pid] == 0  # released, the connection kept
+        assert await second.claim(1010)
+    finally:
+        for scheduler in (first, second):
+            await scheduler.aclose()
+    assert await lock_holders(admin, database) == {}  # shut down: no connection left
+
+
+async def test_on_postgresql_a_lock_connection_the_server_dropped_is_opened_again(
+    tmp_path: Path, postgres: tuple[str, AsyncEngine]
+) -> None:
+    """The server ends the scheduler's idle connection (a restart, an idle timeout): the next claim
+    opens a new one and is answered, with no slot skipped; the dead session's lock is gone."""
+    url, admin = postgres
+    created = PluginDatabase("jobs", url)
+    await created.open(create_database=True)
+    await created.close()
+    job = Job("drain", 60, noop)
+    scheduler, other = (JobScheduler(fake_runtime("ecommerce", tmp_path, url), job) for _ in range(2))
+    database = url.rsplit("/", 1)[1]
+    try:
+        assert await scheduler.claim(2000)
+        [pid] = await lock_holders(admin, database)
+        async with admin.connect() as conn:
+            await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        for _ in range(50):  # until the server has ended it
+            if pid not in await lock_holders(admin, database):
+                break
+            await asyncio.sleep(0.02)
+        assert await other.claim(2000)  # the dead session's lock went with it
+        assert await scheduler.claim(2001)  # a new connection, no error
+        holders = await lock_holders(admin, database)
+        assert pid not in holders and sorted(holders.values()) == [1, 1]
+    finally:
+        for s in (scheduler, other):
+            await s.aclose()
