@@ -490,7 +490,7 @@ class _DriverLane:
         if pooled is None:
             return None
         try:
-            return await call.scalars_async(pooled.driver_connection, self._engine.dialect.loaded_dbapi.Error)
+            return await call.scalars_async(_lane_cursor(pooled), self._engine.dialect.loaded_dbapi.Error)
         finally:
             self._put_back(pooled)
             if self._closed:
@@ -582,6 +582,21 @@ class _DriverLane:
         for pooled, _since in idle:
             await greenlet_spawn(pooled.close)
         await self._bury()
+
+
+#: Where a lane connection keeps its cursor (in the pool's record of the connection).
+_LANE_CURSOR = "byway.lane_cursor"
+
+
+def _lane_cursor(pooled: Any) -> Any:
+    """The cursor the lane's reads use on ``pooled``, made once per driver connection: a new
+    cursor per read (``AsyncConnection.execute``) builds its adaptation context each time and
+    costs ~20 µs more of the loop's CPU (measured here, docs/performance.md)."""
+    driver = pooled.driver_connection
+    cursor = pooled.info.get(_LANE_CURSOR)
+    if cursor is None or cursor.connection is not driver:
+        cursor = pooled.info[_LANE_CURSOR] = driver.cursor()
+    return cursor
 
 
 def _scalars_on_its_own(engine: Engine, prepared: Prepared, params: dict[str, Any] | None) -> list[Any]:

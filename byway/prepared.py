@@ -59,13 +59,13 @@ class DriverCall(NamedTuple):
             return [row[0] for row in rows]
         return [process(row[0]) for row in rows]
 
-    async def scalars_async(self, connection: Any, driver_error: type[Exception]) -> list[Any] | None:
-        """The first column of every row, awaited on an asynchronous driver connection
-        (``psycopg.AsyncConnection``) on the event loop itself: no greenlet, no pooled
-        ``Connection``. None when the driver failed (``driver_error``) or refused a value
+    async def scalars_async(self, cursor: Any, driver_error: type[Exception]) -> list[Any] | None:
+        """The first column of every row, awaited on a cursor of an asynchronous driver connection
+        (``psycopg.AsyncCursor``, kept with its connection) on the event loop itself: no greenlet,
+        no pooled ``Connection``. None when the driver failed (``driver_error``) or refused a value
         (the caller tells a broken connection from a refused statement by the connection's state)."""
         try:
-            cursor = await connection.execute(self.plan.sql, self.arguments)
+            await cursor.execute(self.plan.sql, self.arguments)
             rows = await cursor.fetchall()
         except (driver_error, *_REFUSED):
             return None

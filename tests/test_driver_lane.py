@@ -102,6 +102,34 @@ async def test_prepared_reads_run_on_one_lane_connection_with_the_same_values(
     assert await read(db, NAMED, {"names": ["later"]}) == ["later"]
 
 
+async def test_a_lane_connection_keeps_one_cursor_for_its_reads_until_it_is_replaced(
+    lane_db: tuple[PluginDatabase, AsyncEngine], through_the_pool: list[int]
+) -> None:
+    """A read reuses its lane connection's cursor (a new cursor per read costs the loop ~20 µs);
+    a connection the server dropped is replaced, and the new one gets a cursor of its own."""
+    db, admin = lane_db
+    lane = db._server_reader._lane  # type: ignore[union-attr]
+    [pid] = await read(db, BACKEND)
+    [(pooled, _since)] = lane._idle
+    cursor = pooled.info[byway.db._LANE_CURSOR]
+    assert cursor.connection is pooled.driver_connection
+    assert await read(db, NAMED, {"names": ["plain"]}) == ["plain"]
+    assert await read(db, BACKEND) == [pid]
+    assert pooled.info[byway.db._LANE_CURSOR] is cursor and not cursor.closed
+    async with admin.connect() as conn:
+        await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    for _ in range(50):  # until the server has ended it
+        if pid not in await server_states(admin, db):
+            break
+        await asyncio.sleep(0.02)
+    assert await read(db, NAMED, {"names": ["plain"]}) == ["plain"]  # through the pool, no error
+    [new_pid] = await read(db, BACKEND)
+    [(replacement, _since)] = lane._idle
+    fresh = replacement.info[byway.db._LANE_CURSOR]
+    assert new_pid != pid and fresh is not cursor and fresh.connection is replacement.driver_connection
+    assert through_the_pool == [1]
+
+
 async def test_concurrent_reads_wait_for_the_lane_within_the_readers_pool(
     lane_db: tuple[PluginDatabase, AsyncEngine], through_the_pool: list[int]
 ) -> None:
