@@ -22,10 +22,10 @@ from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode
 import byway
 from byway_teach_internal import store
 from byway_teach_internal.operations import (
-    ENROLLED_COURSE_IDS,
     ENROLLMENT_STATUS,
     TEACHER_PROFILES,
     TEACHER_USERS,
+    enrolled_course_ids,
 )
 
 #: Where :meth:`Enrollments.prime` keeps a course's answer (read by the executor, see
@@ -122,7 +122,7 @@ class Enrollments:
             return None
         try:
             data = await self._ctx.client.call(
-                "students-internal", ENROLLED_COURSE_IDS, {"first": ENROLLED_IDS_ASKED}, as_=self._ctx.principal
+                "students-internal", enrolled_course_ids(ENROLLED_IDS_ASKED), as_=self._ctx.principal
             )
         except byway.CrossPluginError as exc:
             raise exc.for_caller("Could not check your enrollments") from exc
