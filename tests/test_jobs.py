@@ -128,6 +128,16 @@ async def lock_holders(admin: AsyncEngine, database: str) -> dict[int, int]:
         return {pid: held for pid, held in rows}
 
 
+async def terminate(admin: AsyncEngine, database: str, pid: int) -> None:
+    """End a server session (as a restart or an idle timeout would) and wait until it is gone."""
+    async with admin.connect() as conn:
+        await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    for _ in range(50):
+        if pid not in await lock_holders(admin, database):
+            return
+        await asyncio.sleep(0.02)
+
+
 async def test_on_postgresql_a_scheduler_claims_its_slots_on_one_connection(
     tmp_path: Path, postgres: tuple[str, AsyncEngine]
 ) -> None:
@@ -178,16 +188,19 @@ async def test_on_postgresql_a_lock_connection_the_server_dropped_is_opened_agai
     try:
         assert await scheduler.claim(2000)
         [pid] = await lock_holders(admin, database)
-        async with admin.connect() as conn:
-            await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-        for _ in range(50):  # until the server has ended it
-            if pid not in await lock_holders(admin, database):
-                break
-            await asyncio.sleep(0.02)
+        await terminate(admin, database, pid)
         assert await other.claim(2000)  # the dead session's lock went with it
         assert await scheduler.claim(2001)  # a new connection, no error
         holders = await lock_holders(admin, database)
         assert pid not in holders and sorted(holders.values()) == [1, 1]
+        # Dropped while it held nothing: the claim's statement fails on the dead connection and
+        # is made once more on a new one (the slot is not skipped).
+        await scheduler.release()
+        [idle] = [p for p, held in (await lock_holders(admin, database)).items() if held == 0]
+        await terminate(admin, database, idle)
+        assert await scheduler.claim(2002)
+        holders = await lock_holders(admin, database)
+        assert idle not in holders and sorted(holders.values()) == [1, 1]
     finally:
         for s in (scheduler, other):
             await s.aclose()
