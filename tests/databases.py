@@ -3,6 +3,7 @@ readers and prepared statements."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -87,3 +88,15 @@ async def server_states(admin: AsyncEngine, db: PluginDatabase) -> dict[int, str
             text("SELECT pid, state FROM pg_stat_activity WHERE datname = :name"), {"name": db.url.database}
         )
         return {pid: state for pid, state in rows}
+
+
+async def end_session(admin: AsyncEngine, pid: int) -> None:
+    """End a server session (as a restart or an idle timeout would) and wait until the server has."""
+    async with admin.connect() as conn:
+        await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        for _ in range(50):
+            if (
+                await conn.execute(text("SELECT 1 FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid})
+            ).first() is None:
+                return
+            await asyncio.sleep(0.02)

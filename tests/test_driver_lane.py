@@ -25,7 +25,7 @@ import byway
 import byway.db
 from byway.db import DRIVER_LANE, READERS_POOL, PluginDatabase
 from byway.prepared import Prepared
-from tests.databases import open_tables, server_states
+from tests.databases import end_session, open_tables, server_states
 
 metadata = MetaData()
 names = Table("names", metadata, C("id", Integer, primary_key=True), C("name", String(50)))
@@ -116,12 +116,7 @@ async def test_a_lane_connection_keeps_one_cursor_for_its_reads_until_it_is_repl
     assert await read(db, NAMED, {"names": ["plain"]}) == ["plain"]
     assert await read(db, BACKEND) == [pid]
     assert pooled.info[byway.db._LANE_CURSOR] is cursor and not cursor.closed
-    async with admin.connect() as conn:
-        await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-    for _ in range(50):  # until the server has ended it
-        if pid not in await server_states(admin, db):
-            break
-        await asyncio.sleep(0.02)
+    await end_session(admin, pid)
     assert await read(db, NAMED, {"names": ["plain"]}) == ["plain"]  # through the pool, no error
     [new_pid] = await read(db, BACKEND)
     [(replacement, _since)] = lane._idle
@@ -149,12 +144,7 @@ async def test_a_lane_connection_the_server_dropped_is_replaced_and_the_read_ans
 ) -> None:
     db, admin = lane_db
     [pid] = await read(db, BACKEND)
-    async with admin.connect() as conn:
-        await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-    for _ in range(50):  # until the server has ended it
-        if pid not in await server_states(admin, db):
-            break
-        await asyncio.sleep(0.02)
+    await end_session(admin, pid)
     assert await read(db, NAMED, {"names": ["plain"]}) == ["plain"]  # through the pool, no error
     assert through_the_pool == [1]
     [new_pid] = await read(db, BACKEND)  # the lane has a new connection

@@ -17,6 +17,7 @@ from byway.declarations import Job
 from byway.host import Host
 from byway.jobs import JobScheduler, current_slot, running_slot, slot_key
 from byway.testing import make_settings
+from tests.databases import end_session
 
 
 def fake_runtime(name: str, data_dir: Path, url: str | None) -> Any:
@@ -128,14 +129,14 @@ async def lock_holders(admin: AsyncEngine, database: str) -> dict[int, int]:
         return {pid: held for pid, held in rows}
 
 
-async def terminate(admin: AsyncEngine, database: str, pid: int) -> None:
-    """End a server session (as a restart or an idle timeout would) and wait until it is gone."""
-    async with admin.connect() as conn:
-        await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-    for _ in range(50):
-        if pid not in await lock_holders(admin, database):
-            return
-        await asyncio.sleep(0.02)
+async def two_schedulers(tmp_path: Path, url: str) -> tuple[JobScheduler, JobScheduler, str]:
+    """Two schedulers of one job, as two processes, on a new PostgreSQL database; and its name."""
+    created = PluginDatabase("jobs", url)
+    await created.open(create_database=True)
+    await created.close()
+    job = Job("drain", 60, noop)
+    first, second = (JobScheduler(fake_runtime("ecommerce", tmp_path, url), job) for _ in range(2))
+    return first, second, url.rsplit("/", 1)[1]
 
 
 async def test_on_postgresql_a_scheduler_claims_its_slots_on_one_connection(
@@ -144,12 +145,7 @@ async def test_on_postgresql_a_scheduler_claims_its_slots_on_one_connection(
     """One connection per scheduler for all its claims (not one per slot); the lock of a slot is
     released when the next is claimed, and only then."""
     url, admin = postgres
-    created = PluginDatabase("jobs", url)
-    await created.open(create_database=True)
-    await created.close()
-    job = Job("drain", 60, noop)
-    first, second = (JobScheduler(fake_runtime("ecommerce", tmp_path, url), job) for _ in range(2))
-    database = url.rsplit("/", 1)[1]
+    first, second, database = await two_schedulers(tmp_path, url)
     try:
         assert await first.claim(1000)
         [pid] = await lock_holders(admin, database)
@@ -179,16 +175,11 @@ async def test_on_postgresql_a_lock_connection_the_server_dropped_is_opened_agai
     """The server ends the scheduler's idle connection (a restart, an idle timeout): the next claim
     opens a new one and is answered, with no slot skipped; the dead session's lock is gone."""
     url, admin = postgres
-    created = PluginDatabase("jobs", url)
-    await created.open(create_database=True)
-    await created.close()
-    job = Job("drain", 60, noop)
-    scheduler, other = (JobScheduler(fake_runtime("ecommerce", tmp_path, url), job) for _ in range(2))
-    database = url.rsplit("/", 1)[1]
+    scheduler, other, database = await two_schedulers(tmp_path, url)
     try:
         assert await scheduler.claim(2000)
         [pid] = await lock_holders(admin, database)
-        await terminate(admin, database, pid)
+        await end_session(admin, pid)
         assert await other.claim(2000)  # the dead session's lock went with it
         assert await scheduler.claim(2001)  # a new connection, no error
         holders = await lock_holders(admin, database)
@@ -197,7 +188,7 @@ async def test_on_postgresql_a_lock_connection_the_server_dropped_is_opened_agai
         # is made once more on a new one (the slot is not skipped).
         await scheduler.release()
         [idle] = [p for p, held in (await lock_holders(admin, database)).items() if held == 0]
-        await terminate(admin, database, idle)
+        await end_session(admin, idle)
         assert await scheduler.claim(2002)
         holders = await lock_holders(admin, database)
         assert idle not in holders and sorted(holders.values()) == [1, 1]
