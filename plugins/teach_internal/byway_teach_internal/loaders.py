@@ -22,6 +22,7 @@ from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode
 import byway
 from byway_teach_internal import store
 from byway_teach_internal.operations import (
+    ENROLLED_IDS_ASKED,
     ENROLLMENT_STATUS,
     TEACHER_PROFILES,
     TEACHER_USERS,
@@ -35,9 +36,6 @@ ENROLLED_ERROR = "_enrolledError"
 #: students-internal's enrollmentStatus (and the by-ids queries) accept at most this many ids per call.
 ENROLLMENT_STATUS_MAX_IDS = 500
 IDS_MAX = 500
-#: How many of the caller's enrolled course ids a list asks for (a student with more is asked
-#: about the list's own ids).
-ENROLLED_IDS_ASKED = 200
 
 
 def enrollment_loader(ctx: byway.RequestContext) -> byway.DataLoader[str, bool]:

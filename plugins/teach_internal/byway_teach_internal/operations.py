@@ -33,8 +33,11 @@ def enrolled_course_ids(first: int) -> str:
     return f"query EnrolledCourseIds {{ enrolledCourseIds(first: {int(first)}) }}"
 
 
-#: The document as the lists send it (``loaders.ENROLLED_IDS_ASKED`` ids).
-ENROLLED_COURSE_IDS = enrolled_course_ids(200)
+#: How many of the caller's enrolled course ids a list asks for (a student with more is asked
+#: about the list's own ids).
+ENROLLED_IDS_ASKED = 200
+#: The document as the lists send it.
+ENROLLED_COURSE_IDS = enrolled_course_ids(ENROLLED_IDS_ASKED)
 
 #: authentication, as service: the teachers of the courses of a response (Course.teacher, one call).
 TEACHER_USERS = """
